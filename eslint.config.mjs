@@ -1,0 +1,52 @@
+// Lint with type information (house style): floating promises, misused promises, exhaustive
+// switches and strict equality are errors; Nx module boundaries keep the dependency direction
+// dashboard -> api-client, api -> proxy -> node built-ins.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import nx from '@nx/eslint-plugin';
+import prettier from 'eslint-config-prettier';
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/.next/**', '**/out/**', 'libs/api-client/src/generated/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts', '**/*.tsx'],
+    plugins: { '@nx': nx },
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-extraneous-class': 'off',
+      eqeqeq: ['error', 'always'],
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'scope:proxy', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'scope:api', onlyDependOnLibsWithTags: ['scope:proxy'] },
+            { sourceTag: 'scope:dashboard', onlyDependOnLibsWithTags: ['scope:api-client'] },
+            { sourceTag: 'scope:api-client', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: [] },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The engine is Node built-ins only: no framework, ORM or validation library may leak in.
+    files: ['libs/proxy/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@nestjs/*', 'typeorm', 'class-validator', 'class-transformer', 'react', 'next', 'yaml'], message: 'libs/proxy uses Node built-ins only.' }] },
+      ],
+    },
+  },
+  prettier,
+);

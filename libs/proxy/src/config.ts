@@ -1,0 +1,154 @@
+/**
+ * The engine's own configuration types. The control plane maps its stored objects (APISIX stream
+ * routes, upstreams, services, SSL objects) into these once, in its adapter; the engine never sees
+ * admin-API shapes, so it can be driven by any control plane (or a config file) later.
+ *
+ * All durations are in seconds, as in APISIX, unless a name says otherwise.
+ */
+
+export type TransportProtocol = 'tcp' | 'udp';
+
+/** One address the engine listens on. Port ranges are expanded by the caller into one spec each. */
+export interface ListenerSpec {
+  protocol: TransportProtocol;
+  /** IP literal to bind ('0.0.0.0', '::', '127.0.0.10', '::1'). */
+  host: string;
+  /** 0 asks the OS for an ephemeral port; the bound port is reported by listen(). */
+  port: number;
+  /** Terminate TLS on this TCP listener (certificates come from ProxyConfig.certificates). */
+  tls?: boolean;
+  /** Expect a PROXY protocol (v1/v2) header before any payload. */
+  proxyProtocol?: boolean;
+}
+
+/** A listener after binding: the spec plus the address the OS actually gave us. */
+export interface BoundListener extends ListenerSpec {
+  /** Stable identifier, `tcp://127.0.0.1:9100`, used in events and metrics. */
+  id: string;
+}
+
+export interface UpstreamNodeSpec {
+  host: string;
+  port: number;
+  /** Weight 0 means "never picked unless every node has weight 0" (APISIX roundrobin). */
+  weight: number;
+  /** Higher priority groups are tried first; the next group only when the current one is exhausted. */
+  priority: number;
+}
+
+export type BalancerType = 'roundrobin' | 'chash' | 'least_conn' | 'ewma';
+
+export interface UpstreamTimeouts {
+  connect: number;
+  send: number;
+  read: number;
+}
+
+export interface UpstreamTlsSpec {
+  /** PEM client certificate and key for upstream mTLS. */
+  clientCert?: string;
+  clientKey?: string;
+  /** Beyond APISIX: verify the upstream certificate (against `ca` or the system roots). */
+  verify?: boolean;
+  ca?: string;
+}
+
+export interface ActiveHealthCheckSpec {
+  type: 'tcp' | 'udp' | 'http' | 'https';
+  timeout: number;
+  port?: number;
+  healthyInterval: number;
+  healthySuccesses: number;
+  unhealthyInterval: number;
+  unhealthyTcpFailures: number;
+  unhealthyTimeouts: number;
+  /** UDP probes (beyond APISIX): payload to send and the reply expected (hex-free UTF-8 or base64 by caller). */
+  udpSend?: Buffer;
+  udpExpect?: Buffer;
+}
+
+export interface PassiveHealthCheckSpec {
+  healthySuccesses: number;
+  unhealthyTcpFailures: number;
+  unhealthyTimeouts: number;
+}
+
+export interface HealthCheckSpec {
+  active?: ActiveHealthCheckSpec;
+  passive?: PassiveHealthCheckSpec;
+}
+
+export interface UpstreamSpec {
+  /**
+   * Identity of the upstream for state that must survive config changes (least_conn counters,
+   * ewma scores, health state): '/apisix/upstreams/1' for a stored upstream, or
+   * '/apisix/stream_routes/7#upstream' for one written inline in a route.
+   */
+  key: string;
+  /** Changes whenever the upstream's configuration changes; balancers rebuild when it differs. */
+  version: string;
+  /** Unknown balancer types are kept as strings so the engine can close such connections (spec 3.10). */
+  type: BalancerType | string;
+  hashOn: 'vars' | 'header' | 'cookie' | 'consumer' | 'vars_combinations';
+  /** chash key: a variable name (`remote_addr`) or, for vars_combinations, a `$a$b` template. */
+  hashKey?: string;
+  nodes: UpstreamNodeSpec[];
+  /** Unset means nodes - 1 (spec 3.9). */
+  retries?: number;
+  retryTimeout?: number;
+  timeout?: UpstreamTimeouts;
+  scheme: 'tcp' | 'udp' | 'tls';
+  tls?: UpstreamTlsSpec;
+  checks?: HealthCheckSpec;
+}
+
+export interface StreamRouteSpec {
+  id: string;
+  /** IP or CIDR, v4 or v6. */
+  remoteAddr?: string;
+  serverAddr?: string;
+  serverPort?: number;
+  /** Exact name, `*.suffix` wildcard, or `*`; lower-cased by the adapter. */
+  sni?: string;
+  /**
+   * The resolved upstream (inline, upstream_id or service, merged per spec 3.6). Undefined with
+   * `upstreamError` set when the reference is dangling: the connection is then closed (503).
+   */
+  upstream?: UpstreamSpec;
+  upstreamError?: string;
+  /** Stream plugin configurations keyed by plugin name (already merged with the service's). */
+  plugins?: Record<string, unknown>;
+}
+
+export interface CertificateSpec {
+  id: string;
+  /** Lower-cased names without a trailing dot: exact, `*.suffix` or `*`. */
+  snis: string[];
+  /** One or more cert/key pairs (e.g. RSA and ECDSA for the same names). */
+  pairs: { cert: string; key: string }[];
+  /** PEM CA bundle: clients must present a certificate chaining to it (mTLS). */
+  clientCa?: string;
+  clientDepth?: number;
+  /** Allowed protocol versions; TLS 1.2 is the floor when unset. */
+  protocols?: ('TLSv1.1' | 'TLSv1.2' | 'TLSv1.3')[];
+}
+
+/** The complete desired state; apply() diffs it against the running state. */
+export interface ProxyConfig {
+  /** In store order: among equally specific candidates the earlier route wins (spec 3.4). */
+  routes: StreamRouteSpec[];
+  certificates: CertificateSpec[];
+  /** Used when a TLS client sends no SNI (apisix.ssl.fallback_sni). */
+  fallbackSni?: string;
+}
+
+export interface ProxyEngineOptions {
+  /** Maximum UDP sessions per listener; the oldest is evicted first. */
+  udpSessionLimit?: number;
+  /** Seconds a TLS handshake (or PROXY header) may take before the client is cut. */
+  handshakeTimeout?: number;
+  /** Default idle timeout in seconds when an upstream sets none (nginx proxy_timeout 10m). */
+  defaultIdleTimeout?: number;
+  /** Default connect timeout in seconds when an upstream sets none (nginx 60s). */
+  defaultConnectTimeout?: number;
+}
