@@ -17,12 +17,7 @@ export interface ConnectionContext {
 
 /** Why a route did not win, for the match debugger: the first criterion that failed. */
 export type MatchFailure =
-  | 'sni'
-  | 'remote_addr'
-  | 'server_addr'
-  | 'server_port'
-  | 'shadowed'
-  | 'subordinate';
+  'sni' | 'remote_addr' | 'server_addr' | 'server_port' | 'shadowed' | 'subordinate';
 
 export interface MatchExplanation {
   matched?: StreamRouteSpec;

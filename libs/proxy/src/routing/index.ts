@@ -1,0 +1,8 @@
+export type { ConnectionContext, MatchExplanation, MatchFailure, RouteTable } from './types';
+export { IpAddress, parseIpAddress } from './ip-address';
+export type { IpFamily } from './ip-address';
+export { IpNetwork, compileIpMatcher, isValidIpOrCidr, parseIpNetwork } from './ip-matcher';
+export { RoutingError } from './routing-error';
+export type { RoutingErrorCode } from './routing-error';
+export { compileRouteTable } from './route-table';
+export type { CompiledRouteTable } from './route-table';
