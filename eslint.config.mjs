@@ -48,5 +48,10 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // node:test's describe/it return promises that the runner itself awaits.
+    files: ['**/*.spec.ts', 'test/src/**/*.ts'],
+    rules: { '@typescript-eslint/no-floating-promises': 'off' },
+  },
   prettier,
 );

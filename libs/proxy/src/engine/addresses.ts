@@ -1,0 +1,38 @@
+import { isIPv6 } from 'node:net';
+import type { TransportProtocol } from '../config';
+
+/**
+ * A dual-stack socket reports IPv4 peers as `::ffff:a.b.c.d`; routes and logs speak plain IPv4
+ * (nginx's $remote_addr does too), so the mapped prefix is dropped.
+ */
+export function unwrapMappedAddress(address: string): string {
+  if (
+    address.length > 7 &&
+    address.charCodeAt(0) === 58 /* ':' */ &&
+    address.startsWith('::ffff:')
+  ) {
+    const rest = address.slice(7);
+    if (rest.includes('.')) return rest;
+  }
+  return address;
+}
+
+/** `127.0.0.1:80` or `[::1]:80`: the bracket form keeps IPv6 ports unambiguous. */
+export function formatHostPort(host: string, port: number): string {
+  return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** The stable listener id used in events and metrics: `tcp://127.0.0.1:9100`, `udp://[::1]:53`. */
+export function listenerId(protocol: TransportProtocol, host: string, port: number): string {
+  return `${protocol}://${formatHostPort(host, port)}`;
+}
+
+/** A listener on a wildcard address learns the real local address per connection. */
+export function isWildcardAddress(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '::0' || host === '0:0:0:0:0:0:0:0';
+}
+
+/** Durations in events keep microseconds, not the float noise of performance.now(). */
+export function roundMs(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

@@ -1,0 +1,135 @@
+import * as dgram from 'node:dgram';
+import * as net from 'node:net';
+import type { BoundListener, ListenerSpec } from '../config';
+import { formatHostPort, listenerId } from './addresses';
+import { describeSystemError, ProxyError } from './errors';
+
+/** What a bound listener hands its traffic to; the engine implements it. */
+export interface ListenerHooks {
+  /** A TCP client was accepted (paused, see tcp-session.ts). */
+  acceptTcp(listener: BoundListener, socket: net.Socket): void;
+  /** A UDP socket is bound; the returned table takes its datagrams and closes it when drained. */
+  adoptUdp(listener: BoundListener, socket: dgram.Socket): { close(): Promise<void> };
+  listenerError(listener: BoundListener, error: Error): void;
+}
+
+export interface OpenListener {
+  readonly bound: BoundListener;
+  /**
+   * Stops accepting new connections (UDP: new sessions). Resolves once the listening socket is
+   * closed, which for both kinds waits for the connections it accepted to end.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Binds every spec, or none: when one fails, the ones already bound are closed again and the
+ * error names the address and the OS reason (`cannot listen on tcp 127.0.0.1:9100: address
+ * already in use`, code ERR_BIND).
+ */
+export async function openListeners(
+  specs: readonly ListenerSpec[],
+  hooks: ListenerHooks,
+): Promise<OpenListener[]> {
+  const results = await Promise.allSettled(specs.map((spec) => openListener(spec, hooks)));
+  const opened: OpenListener[] = [];
+  let failure: unknown;
+  for (const result of results) {
+    if (result.status === 'fulfilled') opened.push(result.value);
+    else failure ??= result.reason;
+  }
+  if (failure === undefined) return opened;
+  await Promise.all(opened.map((listener) => listener.close()));
+  throw failure;
+}
+
+export function openListener(spec: ListenerSpec, hooks: ListenerHooks): Promise<OpenListener> {
+  if (spec.tls || spec.proxyProtocol) {
+    // Planned as further listener kinds feeding the same handler (tls.Server + SNICallback, a
+    // PROXY header reader); refused loudly rather than served as plain TCP.
+    const feature = spec.tls ? 'tls' : 'proxy_protocol';
+    return Promise.reject(
+      new ProxyError(
+        'ERR_UNSUPPORTED_LISTENER',
+        `cannot listen on ${spec.protocol} ${formatHostPort(spec.host, spec.port)}: ${feature} listeners are not supported yet`,
+      ),
+    );
+  }
+  return spec.protocol === 'udp' ? openUdpListener(spec, hooks) : openTcpListener(spec, hooks);
+}
+
+function bindError(spec: ListenerSpec, cause: unknown): ProxyError {
+  return new ProxyError(
+    'ERR_BIND',
+    `cannot listen on ${spec.protocol} ${formatHostPort(spec.host, spec.port)}: ${describeSystemError(cause)}`,
+    { cause },
+  );
+}
+
+function boundListener(spec: ListenerSpec, address: net.AddressInfo): BoundListener {
+  // The OS's spelling of the address (`::` for `0::0`) keeps listener ids canonical.
+  return {
+    ...spec,
+    host: address.address,
+    port: address.port,
+    id: listenerId(spec.protocol, address.address, address.port),
+  };
+}
+
+function openTcpListener(spec: ListenerSpec, hooks: ListenerHooks): Promise<OpenListener> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer({
+      // Relay half-closes instead of letting Node end our side when the client's FIN arrives.
+      allowHalfOpen: true,
+      // Do not read before the upstream is connected: early bytes wait in the kernel buffer.
+      pauseOnConnect: true,
+      noDelay: true,
+    });
+    const onBindError = (error: Error): void => {
+      server.close();
+      reject(bindError(spec, error));
+    };
+    server.once('error', onBindError);
+    // ipv6Only lets `0.0.0.0:P` and `[::]:P` be two listeners, as nginx's `ipv6only=on` default.
+    server.listen({ host: spec.host, port: spec.port, ipv6Only: net.isIPv6(spec.host) }, () => {
+      server.off('error', onBindError);
+      const bound = boundListener(spec, server.address() as net.AddressInfo);
+      // After bind, errors are accept failures (EMFILE, ENFILE): reported, never fatal.
+      server.on('error', (error) => hooks.listenerError(bound, error));
+      server.on('connection', (socket: net.Socket) => hooks.acceptTcp(bound, socket));
+      let closing: Promise<void> | undefined;
+      resolve({
+        bound,
+        close: () =>
+          (closing ??= new Promise<void>((done) => {
+            // net.Server's close callback fires once every accepted connection has ended.
+            server.close(() => done());
+          })),
+      });
+    });
+  });
+}
+
+function openUdpListener(spec: ListenerSpec, hooks: ListenerHooks): Promise<OpenListener> {
+  return new Promise((resolve, reject) => {
+    const v6 = net.isIPv6(spec.host);
+    const socket = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6 });
+    const onBindError = (error: Error): void => {
+      try {
+        socket.close();
+      } catch {
+        // never bound, nothing to close
+      }
+      reject(bindError(spec, error));
+    };
+    socket.once('error', onBindError);
+    socket.bind({ address: spec.host, port: spec.port }, () => {
+      socket.off('error', onBindError);
+      const bound = boundListener(spec, socket.address());
+      // After bind, errors come from sends back to clients (ENOBUFS, EAGAIN): reported only.
+      socket.on('error', (error) => hooks.listenerError(bound, error));
+      const table = hooks.adoptUdp(bound, socket);
+      resolve({ bound, close: () => table.close() });
+    });
+  });
+}

@@ -1,0 +1,231 @@
+import type {
+  BoundListener,
+  ListenerSpec,
+  ProxyConfig,
+  ProxyEngineOptions,
+  StreamRouteSpec,
+} from '../config';
+import { createBalancerRegistry } from '../balancing';
+import type { BalancerRegistry } from '../balancing/types';
+import { compileRouteTable } from '../routing';
+import type { ConnectionContext, MatchExplanation, RouteTable } from '../routing/types';
+import type { LiveConnection, ProxyEngineEvents } from './connection-events';
+import { ConnectionRegistry } from './connection-registry';
+import type { EngineRuntime } from './engine-runtime';
+import { ProxyError } from './errors';
+import { openListeners, type ListenerHooks, type OpenListener } from './listeners';
+import type { PrereadPipelineFactory } from './preread';
+import { buildRuntimeState, type EngineDefaults } from './route-plans';
+import { handleTcpConnection } from './tcp-session';
+import { TypedEmitter } from './typed-emitter';
+import { UdpSessionTable } from './udp-sessions';
+import { connectByScheme, type UpstreamConnector } from './upstream-connector';
+
+/** nginx stream defaults: proxy_connect_timeout 60s, proxy_timeout 10m. */
+const DEFAULT_CONNECT_TIMEOUT_SECONDS = 60;
+const DEFAULT_IDLE_TIMEOUT_SECONDS = 600;
+const DEFAULT_UDP_SESSION_LIMIT = 65_536;
+
+export interface CreateProxyEngineOptions extends ProxyEngineOptions {
+  /** Ordered plugin steps per route, run between route match and upstream connect. None by default. */
+  prereadPipeline?: PrereadPipelineFactory;
+  /** Opens upstream sockets; the default speaks plain TCP, or TLS for scheme `tls`. */
+  connectUpstream?: UpstreamConnector;
+  /** Route compiler; compileRouteTable by default. */
+  compileRoutes?: (routes: StreamRouteSpec[]) => RouteTable;
+  /** Balancer state holder; a fresh createBalancerRegistry() by default. */
+  balancers?: BalancerRegistry;
+}
+
+export interface CloseOptions {
+  /** Destroy open connections right away instead of letting them finish. */
+  force?: boolean;
+  /**
+   * How long open connections may keep running after the listeners stopped; then they are
+   * destroyed. Unset means wait for them (nginx's graceful quit without worker_shutdown_timeout).
+   */
+  drainTimeoutMs?: number;
+}
+
+/**
+ * The L4 engine: listeners feed accepted connections and UDP datagrams to the session handlers,
+ * which read the current route snapshot once per connection. apply() swaps that snapshot.
+ */
+export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
+  private readonly runtime: EngineRuntime;
+  private readonly compileRoutes: (routes: StreamRouteSpec[]) => RouteTable;
+  private readonly defaults: EngineDefaults;
+  private readonly pipeline: PrereadPipelineFactory | undefined;
+  private readonly udpSessionLimit: number;
+  private readonly openListenersById = new Map<string, OpenListener>();
+  private readonly hooks: ListenerHooks;
+  private configVersion = 0;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: CreateProxyEngineOptions = {}) {
+    super();
+    this.compileRoutes = options.compileRoutes ?? compileRouteTable;
+    this.pipeline = options.prereadPipeline;
+    this.udpSessionLimit = Math.max(1, options.udpSessionLimit ?? DEFAULT_UDP_SESSION_LIMIT);
+    this.defaults = {
+      connectTimeoutMs: (options.defaultConnectTimeout ?? DEFAULT_CONNECT_TIMEOUT_SECONDS) * 1000,
+      idleTimeoutMs: (options.defaultIdleTimeout ?? DEFAULT_IDLE_TIMEOUT_SECONDS) * 1000,
+    };
+    const empty: ProxyConfig = { routes: [], certificates: [] };
+    this.runtime = {
+      state: buildRuntimeState(empty, this.compileRoutes([]), this.defaults, this.pipeline, 0)
+        .state,
+      balancers: options.balancers ?? createBalancerRegistry(),
+      registry: new ConnectionRegistry(),
+      connectUpstream: options.connectUpstream ?? connectByScheme,
+      // Payload objects are only built when someone listens.
+      connectionOpened: (connection) => {
+        if (this.listenerCount('connection:opened') > 0) {
+          this.emitSafely('connection:opened', connection.info());
+        }
+      },
+      connectionClosed: (connection) => {
+        if (this.listenerCount('connection:closed') > 0) {
+          this.emitSafely('connection:closed', connection.summary());
+        }
+      },
+    };
+    this.hooks = {
+      acceptTcp: (listener, socket) => handleTcpConnection(this.runtime, listener, socket),
+      adoptUdp: (listener, socket) =>
+        new UdpSessionTable(socket, listener, this.runtime, this.udpSessionLimit),
+      listenerError: (listener, error) =>
+        this.emit('listener:error', { listenerId: listener.id, error }),
+    };
+  }
+
+  /**
+   * Opens every listener (all or none, ERR_BIND) and reports the bound addresses; port 0 gets an
+   * ephemeral port. Can be called again later to add listeners at run time.
+   */
+  async listen(specs: readonly ListenerSpec[]): Promise<BoundListener[]> {
+    this.assertRunning();
+    const opened = await openListeners(specs, this.hooks);
+    if (this.closing) {
+      await Promise.all(opened.map((listener) => listener.close()));
+      throw new ProxyError('ERR_ENGINE_CLOSED', 'the proxy engine was closed while listening');
+    }
+    for (const listener of opened) this.openListenersById.set(listener.bound.id, listener);
+    return opened.map((listener) => listener.bound);
+  }
+
+  listeners(): BoundListener[] {
+    return [...this.openListenersById.values()].map((listener) => listener.bound);
+  }
+
+  /** Stops one listener; resolves when the connections it accepted have ended. */
+  async closeListener(id: string): Promise<boolean> {
+    const listener = this.openListenersById.get(id);
+    if (!listener) return false;
+    this.openListenersById.delete(id);
+    await listener.close();
+    return true;
+  }
+
+  /**
+   * Swaps the route snapshot synchronously: the next connection sees the new routes, open ones
+   * keep the route and node they have (spec 3.2). Throws, leaving the old snapshot in place, when
+   * the routes cannot be compiled.
+   */
+  apply(config: ProxyConfig): void {
+    this.assertRunning();
+    const table = this.compileRoutes(config.routes);
+    const { state, upstreamKeys } = buildRuntimeState(
+      config,
+      table,
+      this.defaults,
+      this.pipeline,
+      ++this.configVersion,
+    );
+    this.runtime.state = state;
+    this.runtime.balancers.retain(upstreamKeys);
+  }
+
+  /** The route a connection with this context would take, with the reason every other route lost. */
+  explainMatch(context: ConnectionContext): MatchExplanation {
+    return this.runtime.state.table.explain(context);
+  }
+
+  /** Live TCP connections and UDP sessions, oldest first. */
+  connections(): LiveConnection[] {
+    return this.runtime.registry.list();
+  }
+
+  get connectionCount(): number {
+    return this.runtime.registry.size;
+  }
+
+  closeConnection(id: number): boolean {
+    return this.runtime.registry.abort(id);
+  }
+
+  /** Closes every connection relaying to `host:port` (`[v6]:port`); returns how many. */
+  closeConnectionsToNode(hostPort: string): number {
+    return this.runtime.registry.abortByNode(hostPort);
+  }
+
+  /**
+   * Stops accepting at once, then lets open connections finish (up to `drainTimeoutMs`) or, with
+   * `force`, destroys them. Resolves when every socket is closed. Idempotent.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    this.closing ??= this.shutdown(options);
+    return this.closing;
+  }
+
+  private async shutdown(options: CloseOptions): Promise<void> {
+    const registry = this.runtime.registry;
+    const listeners = [...this.openListenersById.values()];
+    this.openListenersById.clear();
+    const listenersClosed = Promise.all(listeners.map((listener) => listener.close()));
+    if (options.force) {
+      registry.abortAll();
+    } else if (options.drainTimeoutMs !== undefined) {
+      const drained = await settlesWithin(registry.whenEmpty(), options.drainTimeoutMs);
+      if (!drained) registry.abortAll();
+    }
+    await listenersClosed;
+    await registry.whenEmpty();
+  }
+
+  /**
+   * Listeners run inside socket handlers: a throwing subscriber must not leave a session
+   * half-registered, so its exception is rethrown on the next tick, outside the engine's
+   * bookkeeping (where it surfaces as an uncaught exception, like any listener bug).
+   */
+  private emitSafely<K extends keyof ProxyEngineEvents & string>(
+    event: K,
+    payload: ProxyEngineEvents[K],
+  ): void {
+    try {
+      this.emit(event, payload);
+    } catch (error) {
+      process.nextTick(() => {
+        throw error;
+      });
+    }
+  }
+
+  private assertRunning(): void {
+    if (this.closing) throw new ProxyError('ERR_ENGINE_CLOSED', 'the proxy engine is closed');
+  }
+}
+
+export function createProxyEngine(options?: CreateProxyEngineOptions): ProxyEngine {
+  return new ProxyEngine(options);
+}
+
+function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), Math.max(0, ms));
+    void promise.then(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}

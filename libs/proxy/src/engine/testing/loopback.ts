@@ -1,0 +1,389 @@
+/**
+ * Test fixtures for the engine specs: real sockets on loopback only, ephemeral ports, deadlines
+ * instead of sleeps, and everything closable. Not exported from the package.
+ */
+import * as dgram from 'node:dgram';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as net from 'node:net';
+import { Worker } from 'node:worker_threads';
+import type { TestContext } from 'node:test';
+import type {
+  BoundListener,
+  ListenerSpec,
+  ProxyConfig,
+  StreamRouteSpec,
+  UpstreamNodeSpec,
+  UpstreamSpec,
+} from '../../config';
+import type { ConnectionSummary } from '../connection-events';
+import {
+  createProxyEngine,
+  type CreateProxyEngineOptions,
+  type ProxyEngine,
+} from '../proxy-engine';
+
+export const LOOPBACK = '127.0.0.1';
+
+/** Rejects when `promise` has not settled within `ms`, naming what was awaited. */
+export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`deadline of ${ms} ms passed: ${what}`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+/** Polls `condition` every few milliseconds until it holds or the deadline passes. */
+export async function waitFor(condition: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`deadline of ${ms} ms passed: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+export interface TestServer {
+  readonly host: string;
+  readonly port: number;
+  readonly server: net.Server;
+  /** Sockets accepted so far (open or not). */
+  readonly accepted: net.Socket[];
+  close(): Promise<void>;
+}
+
+export async function startTcpServer(
+  onConnection: (socket: net.Socket) => void,
+  host = LOOPBACK,
+  port = 0,
+): Promise<TestServer> {
+  const accepted: net.Socket[] = [];
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    socket.on('error', () => undefined);
+    accepted.push(socket);
+    onConnection(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => resolve());
+  });
+  return {
+    host,
+    port: (server.address() as net.AddressInfo).port,
+    server,
+    accepted,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of accepted) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * Writes `tag\n` on connect, then echoes; ends its side when the client ends. The tag tells the
+ * test which backend it reached.
+ */
+export function startTaggedEchoServer(tag: string, host = LOOPBACK): Promise<TestServer> {
+  return startTcpServer((socket) => {
+    socket.write(`${tag}\n`);
+    socket.pipe(socket);
+  }, host);
+}
+
+export interface ClientResult {
+  data: Buffer;
+  /** The error code the client saw, if any (ECONNRESET for a reset). */
+  errorCode?: string;
+}
+
+/** Connects, sends `payload` (then FIN unless `keepOpen`), and collects everything until close. */
+export function exchange(
+  port: number,
+  payload: string | Buffer = '',
+  options: { host?: string; localAddress?: string; keepOpen?: boolean } = {},
+): Promise<ClientResult> {
+  const socket = net.connect({
+    host: options.host ?? LOOPBACK,
+    port,
+    localAddress: options.localAddress,
+    allowHalfOpen: true,
+  });
+  if (payload.length > 0) socket.write(payload);
+  if (!options.keepOpen) socket.end();
+  return collect(socket);
+}
+
+/** Resolves at close with all data and the error seen; `endOnEnd` answers a FIN with a FIN. */
+export function collect(socket: net.Socket, endOnEnd = true): Promise<ClientResult> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let errorCode: string | undefined;
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', (error: NodeJS.ErrnoException) => (errorCode = error.code));
+    if (endOnEnd) socket.on('end', () => socket.end());
+    socket.on('close', () => resolve({ data: Buffer.concat(chunks), errorCode }));
+  });
+}
+
+/** A connected client plus a reader of what arrived so far. */
+export async function openClient(
+  port: number,
+  host = LOOPBACK,
+): Promise<{ socket: net.Socket; received: () => string; result: Promise<ClientResult> }> {
+  const socket = net.connect({ host, port, allowHalfOpen: true });
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  // The test decides when to end its side.
+  const result = collect(socket, false);
+  await withDeadline(
+    new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    }),
+    2000,
+    'client connect',
+  );
+  return { socket, received: () => Buffer.concat(chunks).toString(), result };
+}
+
+/** A loopback port nobody listens on: connecting to it is refused at once. */
+export async function refusedPort(host = LOOPBACK): Promise<number> {
+  const server = await startTcpServer(() => undefined, host);
+  await server.close();
+  return server.port;
+}
+
+/**
+ * A loopback port whose SYNs go unanswered, for connect timeouts without leaving loopback: a
+ * listener with backlog 1 in a worker thread whose event loop is blocked in Atomics.wait, so it
+ * never accepts. Once its accept queue holds two handshaken connections, Linux drops further
+ * SYNs (accept queue overflow), and a connect just hangs.
+ */
+export async function startBlackhole(): Promise<{ port: number; close(): Promise<void> }> {
+  const gate = new SharedArrayBuffer(4);
+  const worker = new Worker(
+    `
+    const { workerData, parentPort } = require('node:worker_threads');
+    const net = require('node:net');
+    const server = net.createServer(() => undefined);
+    server.listen({ host: '127.0.0.1', port: 0, backlog: 1 }, () => {
+      parentPort.postMessage(server.address().port);
+      parentPort.once('message', () => {
+        parentPort.postMessage('blocked');
+        Atomics.wait(new Int32Array(workerData), 0, 0);
+        server.close();
+      });
+    });
+    `,
+    { eval: true, workerData: gate },
+  );
+  const port = await withDeadline(
+    new Promise<number>((resolve) => worker.once('message', resolve)),
+    5000,
+    'blackhole worker',
+  );
+  const blocked = new Promise((resolve) => worker.once('message', resolve));
+  worker.postMessage('block');
+  await withDeadline(blocked, 5000, 'blackhole worker blocked');
+  // Fill the accept queue; these connections complete in the kernel and are never accepted.
+  const fillers: net.Socket[] = [];
+  for (let index = 0; index < 2; index++) {
+    const filler = net.connect(port, LOOPBACK);
+    filler.on('error', () => undefined);
+    fillers.push(filler);
+    await withDeadline(
+      new Promise((resolve) => filler.once('connect', resolve)),
+      2000,
+      'blackhole filler',
+    );
+  }
+  return {
+    port,
+    close: async () => {
+      for (const filler of fillers) filler.destroy();
+      Atomics.store(new Int32Array(gate), 0, 1);
+      Atomics.notify(new Int32Array(gate), 0);
+      await worker.terminate();
+    },
+  };
+}
+
+export function node(port: number, host = LOOPBACK, priority = 0, weight = 1): UpstreamNodeSpec {
+  return { host, port, weight, priority };
+}
+
+export function upstream(
+  key: string,
+  nodes: UpstreamNodeSpec[],
+  extra: Partial<UpstreamSpec> = {},
+): UpstreamSpec {
+  return {
+    key,
+    version: '1',
+    type: 'roundrobin',
+    hashOn: 'vars',
+    scheme: 'tcp',
+    nodes,
+    ...extra,
+  };
+}
+
+export function config(...routes: StreamRouteSpec[]): ProxyConfig {
+  return { routes, certificates: [] };
+}
+
+/** Records closed events and lets a test await the next ones. */
+export class ClosedEvents {
+  readonly events: ConnectionSummary[] = [];
+  private waiters: { count: number; resolve: () => void }[] = [];
+
+  constructor(engine: ProxyEngine) {
+    engine.on('connection:closed', (event) => {
+      this.events.push(event);
+      this.waiters = this.waiters.filter((waiter) => {
+        if (this.events.length < waiter.count) return true;
+        waiter.resolve();
+        return false;
+      });
+    });
+  }
+
+  /** Resolves with the `count`-th event (1-based) once it has arrived. */
+  async nth(count: number, ms = 3000): Promise<ConnectionSummary> {
+    if (this.events.length < count) {
+      await withDeadline(
+        new Promise<void>((resolve) => this.waiters.push({ count, resolve })),
+        ms,
+        `closed event #${count}`,
+      );
+    }
+    return this.events[count - 1];
+  }
+}
+
+export function openFileDescriptors(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+export interface UdpServer {
+  readonly port: number;
+  readonly socket: dgram.Socket;
+  /** Source ports of the datagrams received, in order. */
+  readonly peers: number[];
+  close(): Promise<void>;
+}
+
+/** Answers every datagram with `replies` datagrams `tag:<i>:<payload>`. */
+export async function startUdpServer(
+  tag: string,
+  replies = 1,
+  host = LOOPBACK,
+): Promise<UdpServer> {
+  const socket = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+  const peers: number[] = [];
+  socket.on('message', (message, remote) => {
+    peers.push(remote.port);
+    for (let index = 0; index < replies; index++) {
+      socket.send(`${tag}:${index}:${message.toString()}`, remote.port, remote.address);
+    }
+  });
+  await new Promise<void>((resolve) => socket.bind({ address: host, port: 0 }, resolve));
+  return {
+    port: socket.address().port,
+    socket,
+    peers,
+    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  };
+}
+
+/** A UDP client that records the datagrams it receives. */
+export async function startUdpClient(host = LOOPBACK): Promise<{
+  socket: dgram.Socket;
+  received: string[];
+  send(port: number, text: string, to?: string): void;
+  close(): Promise<void>;
+}> {
+  const socket = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+  const received: string[] = [];
+  socket.on('message', (message) => received.push(message.toString()));
+  await new Promise<void>((resolve) => socket.bind({ address: host, port: 0 }, resolve));
+  return {
+    socket,
+    received,
+    send: (port, text, to = host) => socket.send(text, port, to),
+    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  };
+}
+
+/** A running engine closed (forcibly) when the test ends, with its closed events recorded. */
+export async function startEngine(
+  t: TestContext,
+  listeners: ListenerSpec[] = [{ protocol: 'tcp', host: LOOPBACK, port: 0 }],
+  options: CreateProxyEngineOptions = {},
+): Promise<{ engine: ProxyEngine; bound: BoundListener[]; closed: ClosedEvents }> {
+  const engine = createProxyEngine(options);
+  const closed = new ClosedEvents(engine);
+  t.after(() => engine.close({ force: true }));
+  const bound = await engine.listen(listeners);
+  return { engine, bound, closed };
+}
+
+/** Starts servers and closes them when the test ends. */
+export async function serve<T extends { close(): Promise<void> }>(
+  t: TestContext,
+  started: Promise<T>,
+): Promise<T> {
+  const server = await started;
+  t.after(() => server.close());
+  return server;
+}
+
+/**
+ * A throwaway self-signed P-256 certificate for `localhost`, made with the openssl CLI at test
+ * time; undefined when openssl is not installed (the test then skips).
+ */
+export function selfSignedCertificate(): { cert: string; key: string } | undefined {
+  const directory = mkdtempSync(join(tmpdir(), 'strait-cert-'));
+  try {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        join(directory, 'key.pem'),
+        '-out',
+        join(directory, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+      ],
+      { stdio: 'ignore' },
+    );
+    return {
+      cert: readFileSync(join(directory, 'cert.pem'), 'utf8'),
+      key: readFileSync(join(directory, 'key.pem'), 'utf8'),
+    };
+  } catch {
+    return undefined;
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * @strait/proxy: the L4 engine. Create it, listen(), apply(config) on every change, close().
+ * Everything else here is types and the building blocks the control plane reuses (the route
+ * compiler for dry runs and the match debugger).
+ */
+export * from './config';
+export * from './engine';
+export { compileRouteTable, RoutingError } from './routing';
+export type {
+  ConnectionContext,
+  MatchExplanation,
+  MatchFailure,
+  RouteTable,
+  RoutingErrorCode,
+} from './routing';
+export { createBalancerRegistry } from './balancing';
+export type { BalancerRegistry, ConnectFailure, NodeAttempts } from './balancing';
