@@ -5,7 +5,7 @@
  */
 export * from './config';
 export * from './engine';
-export { compileRouteTable, RoutingError } from './routing';
+export { compileRouteTable, isValidIpOrCidr, RoutingError } from './routing';
 export type {
   ConnectionContext,
   MatchExplanation,

@@ -1,0 +1,108 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { createProxyEngine, type BoundListener, type ProxyEngine } from '@strait/proxy';
+import { STRAIT_CONFIG } from '../common/strait-config.token';
+import type { StraitConfig } from '../config/strait-config';
+import { PrivateKeyFields } from '../crypto/private-key-fields';
+import { EventBus } from '../events/event-bus';
+import { storeEventName, type StoreAction } from '../events/strait-events';
+import { RESOURCE_KINDS } from '../store/resource-kind';
+import { ResourceStore } from '../store/resource-store';
+import { mapToProxyConfig } from './proxy-config.mapper';
+import { StoreView } from './store-view';
+
+const STORE_ACTIONS: readonly StoreAction[] = ['created', 'updated', 'deleted'];
+const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+
+/**
+ * The adapter between the control plane and the in-process engine: loads every stored object on
+ * start, opens the configured listeners, and re-applies a complete config after each committed
+ * change on the event bus. Changes are applied synchronously inside the bus emit, so an admin
+ * write is in force before its HTTP answer leaves.
+ */
+@Injectable()
+export class ProxyRuntimeService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('ProxyRuntime');
+  private readonly view = new StoreView();
+  readonly engine: ProxyEngine;
+  private boundListeners: BoundListener[] = [];
+  private unsubscribers: (() => void)[] = [];
+
+  constructor(
+    @Inject(STRAIT_CONFIG) private readonly config: StraitConfig,
+    private readonly store: ResourceStore,
+    private readonly bus: EventBus,
+    private readonly privateKeys: PrivateKeyFields,
+  ) {
+    this.engine = createProxyEngine({ udpSessionLimit: config.udpSessionLimit });
+  }
+
+  get listeners(): readonly BoundListener[] {
+    return this.boundListeners;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    for (const kind of RESOURCE_KINDS) {
+      for (const action of STORE_ACTIONS) {
+        this.unsubscribers.push(
+          this.bus.on(storeEventName(kind, action), (change) => {
+            this.view.applyChange(change);
+            this.reapply();
+          }),
+        );
+      }
+    }
+    await this.store.read(async (session) => {
+      for (const kind of RESOURCE_KINDS) this.view.load(kind, await session.list(kind));
+    });
+    this.reapply();
+    this.boundListeners = await this.engine.listen(
+      this.config.listeners.map((listener) => ({
+        protocol: listener.protocol,
+        host: listener.host,
+        port: listener.port,
+        tls: listener.tls,
+        proxyProtocol: listener.proxyProtocol,
+      })),
+    );
+    for (const listener of this.boundListeners) {
+      this.logger.log({ msg: 'stream listener open', listener: listener.id, tls: listener.tls === true });
+    }
+  }
+
+  /** Stops accepting and lets open connections finish within the drain timeout. */
+  async drain(timeoutMs = DEFAULT_DRAIN_TIMEOUT_MS): Promise<void> {
+    await this.engine.close({ drainTimeoutMs: timeoutMs });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    for (const unsubscribe of this.unsubscribers) unsubscribe();
+    await this.engine.close({ force: true });
+  }
+
+  private reapply(): void {
+    const started = process.hrtime.bigint();
+    const config = mapToProxyConfig({
+      view: this.view,
+      privateKeys: this.privateKeys,
+      fallbackSni: this.config.fallbackSni,
+      onSkipped: (kind, id, reason) =>
+        this.logger.error({ msg: 'object skipped by the data plane', kind, id, reason }),
+    });
+    try {
+      this.engine.apply(config);
+    } catch (error) {
+      // The engine keeps its previous snapshot when a config does not compile; stored objects were
+      // validated on write, so this means the two validators disagree: loud, but not fatal.
+      this.logger.error({ msg: 'proxy config rejected by the engine; previous config stays in force', error: String(error) });
+      return;
+    }
+    const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+    this.logger.debug({ msg: 'proxy config applied', routes: config.routes.length, elapsedMs });
+  }
+}

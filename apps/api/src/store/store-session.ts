@@ -1,0 +1,126 @@
+import { LessThanOrEqual, type EntityManager } from 'typeorm';
+import { storeEventName, type StoreChangeEvent } from '../events/strait-events';
+import {
+  RESOURCE_ENTITIES,
+  type JsonObject,
+  type ResourceKind,
+  type StoredObject,
+} from './resource-kind';
+import { StoreRevisionEntity } from './store-revision.entity';
+import type { StoredObjectColumns } from './stored-object-columns';
+
+const GLOBAL_REVISION = 'global';
+
+export interface SaveOptions {
+  /** Seconds until the object expires (`?ttl=`). */
+  ttlSeconds?: number;
+}
+
+/**
+ * Store operations bound to one unit of work (a transaction for writes). Every write takes the next
+ * store-wide revision, like etcd, which gives createdIndex/modifiedIndex and 20-digit POST ids.
+ * Changes are collected and published by ResourceStore only after the transaction commits.
+ */
+export class StoreSession {
+  readonly changes: { name: ReturnType<typeof storeEventName>; event: StoreChangeEvent }[] = [];
+
+  constructor(
+    private readonly manager: EntityManager,
+    private readonly now: () => number,
+  ) {}
+
+  async get(kind: ResourceKind, id: string): Promise<StoredObject | undefined> {
+    const row = await this.manager.findOne(RESOURCE_ENTITIES[kind], { where: { id } });
+    return row && !this.isExpired(row) ? toStoredObject(kind, row) : undefined;
+  }
+
+  async list(kind: ResourceKind): Promise<StoredObject[]> {
+    const rows = await this.manager.find(RESOURCE_ENTITIES[kind]);
+    return rows.filter((row) => !this.isExpired(row)).map((row) => toStoredObject(kind, row));
+  }
+
+  async nextRevision(): Promise<number> {
+    await this.manager
+      .createQueryBuilder()
+      .update(StoreRevisionEntity)
+      .set({ value: () => 'value + 1' })
+      .where('name = :name', { name: GLOBAL_REVISION })
+      .execute();
+    const row = await this.manager.findOneOrFail(StoreRevisionEntity, {
+      where: { name: GLOBAL_REVISION },
+    });
+    return row.value;
+  }
+
+  async save(
+    kind: ResourceKind,
+    id: string,
+    value: JsonObject,
+    options: SaveOptions = {},
+  ): Promise<{ object: StoredObject; created: boolean }> {
+    const existing = await this.get(kind, id);
+    const revision = await this.nextRevision();
+    const row: StoredObjectColumns = {
+      id,
+      value: JSON.stringify(value),
+      createdIndex: existing?.createdIndex ?? revision,
+      modifiedIndex: revision,
+      expiresAt:
+        options.ttlSeconds === undefined
+          ? null
+          : String(this.now() + Math.round(options.ttlSeconds * 1000)),
+    };
+    await this.manager.save(RESOURCE_ENTITIES[kind], row);
+    const object = toStoredObject(kind, row);
+    this.record(existing ? 'updated' : 'created', kind, id, revision, object);
+    return { object, created: !existing };
+  }
+
+  async remove(kind: ResourceKind, id: string): Promise<boolean> {
+    const existing = await this.get(kind, id);
+    if (!existing) return false;
+    const revision = await this.nextRevision();
+    await this.manager.delete(RESOURCE_ENTITIES[kind], { id });
+    this.record('deleted', kind, id, revision);
+    return true;
+  }
+
+  /** Deletes objects whose ttl has passed, publishing them as deletions. */
+  async removeExpired(kind: ResourceKind): Promise<void> {
+    const expired = await this.manager.find(RESOURCE_ENTITIES[kind], {
+      where: { expiresAt: LessThanOrEqual(String(this.now())) },
+    });
+    for (const row of expired) {
+      const revision = await this.nextRevision();
+      await this.manager.delete(RESOURCE_ENTITIES[kind], { id: row.id });
+      this.record('deleted', kind, row.id, revision);
+    }
+  }
+
+  private record(
+    action: StoreChangeEvent['action'],
+    kind: ResourceKind,
+    id: string,
+    revision: number,
+    object?: StoredObject,
+  ): void {
+    this.changes.push({
+      name: storeEventName(kind, action),
+      event: { kind, id, action, revision, object },
+    });
+  }
+
+  private isExpired(row: StoredObjectColumns): boolean {
+    return row.expiresAt !== null && Number(row.expiresAt) <= this.now();
+  }
+}
+
+function toStoredObject(kind: ResourceKind, row: StoredObjectColumns): StoredObject {
+  return {
+    kind,
+    id: row.id,
+    value: JSON.parse(row.value) as JsonObject,
+    createdIndex: row.createdIndex,
+    modifiedIndex: row.modifiedIndex,
+  };
+}

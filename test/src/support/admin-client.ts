@@ -1,0 +1,35 @@
+import { ADMIN_KEY } from './strait-process';
+
+export interface AdminAnswer {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** Parsed JSON body, or undefined when the body is empty or not JSON. */
+  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** A curl-like call against the admin API; the body is sent as given (string) or as JSON. */
+export async function admin(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  options: { key?: string | null; headers?: Record<string, string> } = {},
+): Promise<AdminAnswer> {
+  const headers: Record<string, string> = { ...options.headers };
+  const key = options.key === undefined ? ADMIN_KEY : options.key;
+  if (key !== null) headers['X-API-KEY'] = key;
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: response.headers, text, json };
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// `npm test`: every tier, in order, stopping at the first failure.
+//   1. build (tsc type-checks every project) and lint
+//   2. generated artefacts are up to date (openapi.yaml, libs/api-client, migrations)
+//   3. unit and integration specs of each project (node:test)
+//   4. end-to-end specs in test/ against the built service with real clients
+import { spawnSync } from 'node:child_process';
+
+const tiers = [
+  ['build', 'npx', ['nx', 'run-many', '-t', 'build', '--output-style=stream']],
+  ['lint', 'npx', ['nx', 'run-many', '-t', 'lint', '--output-style=stream']],
+  ['generated artefacts', 'node', ['tools/check-generated.mjs']],
+  ['unit and integration', 'npx', ['nx', 'run-many', '-t', 'test', '--output-style=stream', '--parallel=1']],
+  ['end-to-end', 'node', ['tools/run-node-tests.mjs', 'test/dist']],
+];
+
+const only = process.argv.slice(2);
+for (const [name, command, args] of tiers) {
+  if (only.length > 0 && !only.includes(name)) continue;
+  const started = Date.now();
+  console.log(`\n=== tier: ${name} ===`);
+  const result = spawnSync(command, args, { stdio: 'inherit', env: { ...process.env, NX_NO_CLOUD: 'true', NX_DAEMON: 'false' } });
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  if (result.status !== 0) {
+    console.error(`=== tier ${name} failed after ${seconds}s ===`);
+    process.exit(result.status ?? 1);
+  }
+  console.log(`=== tier ${name} passed in ${seconds}s ===`);
+}
