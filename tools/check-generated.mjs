@@ -7,6 +7,7 @@
 // Every check runs and every failure is reported; `npm run generate` fixes the first two.
 //
 //   node tools/check-generated.mjs [openapi|client|migrations ...]
+/* global console, process */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -47,7 +47,10 @@ describe('seed example: MySQL through a server_addr + server_port route', () => 
       { encoding: 'utf8' },
     );
     assert.equal(curl.status, 0, curl.stderr);
-    const [json, status] = curl.stdout.trim().split('\n');
+    // APISIX ends JSON bodies with a newline; curl's -w then adds the status on its own line.
+    const lines = curl.stdout.trim().split('\n');
+    const status = lines.pop();
+    const json = lines.join('\n');
     assert.equal(status, '201');
     assert.equal(JSON.parse(json).value.server_addr, '127.0.0.10');
   });

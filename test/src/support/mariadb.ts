@@ -49,7 +49,8 @@ export class MariaDbServer {
     await server.waitUntilReady(30_000);
     const setPassword = server.sql(
       `ALTER USER 'root'@'localhost' IDENTIFIED BY '${MARIADB_ROOT_PASSWORD}'; ` +
-        `CREATE USER 'root'@'127.0.0.1' IDENTIFIED BY '${MARIADB_ROOT_PASSWORD}'; ` +
+        `CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'; ` +
+        `ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY '${MARIADB_ROOT_PASSWORD}'; ` +
         `GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;`,
       { socket: true, password: null },
     );

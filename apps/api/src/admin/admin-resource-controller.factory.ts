@@ -15,6 +15,7 @@ import {
 } from '@nestjs/common';
 import {
   ApiBody,
+  ApiExcludeEndpoint,
   ApiExtraModels,
   ApiOperation,
   ApiParam,
@@ -36,6 +37,8 @@ export interface AdminResourceControllerOptions {
   tag: string;
   /** Injection token of the resource's ResourcePolicy. */
   policy: Type<ResourcePolicy>;
+  /** The resource in prose, with its article: `a stream route`, `an upstream`. */
+  noun: string;
   /** Singular and plural names used to build operationIds (`putStreamRoute`, `listStreamRoutes`). */
   singular: string;
   plural: string;
@@ -46,6 +49,8 @@ export interface AdminResourceControllerOptions {
   list: Type<unknown>;
   writeResult: Type<unknown>;
   supportsPatch: boolean;
+  /** POST and PUT-with-the-id-in-the-body (not for plugin_metadata, whose id is the plugin name). */
+  supportsCollectionWrites: boolean;
   /** Stream routes answer 400 when stream mode is off (spec 1.1). */
   streamOnly?: boolean;
 }
@@ -60,10 +65,27 @@ export function defineAdminResourceController(options: AdminResourceControllerOp
   const idParam = ApiParam({ name: 'id', description: `${singular} id: 1-64 of [a-zA-Z0-9-_.]` });
   const apiErrors = () =>
     applyDecorators(
-      ApiResponse({ status: 400, description: 'Invalid request (APISIX error text)', type: AdminErrorDto }),
+      ApiResponse({
+        status: 400,
+        description: 'Invalid request (APISIX error text)',
+        type: AdminErrorDto,
+      }),
       ApiResponse({ status: 401, description: 'Missing or wrong admin key', type: AdminErrorDto }),
     );
-  const ttlQuery = ApiQuery({ name: 'ttl', required: false, description: 'Seconds until the object expires' });
+  const ttlQuery = ApiQuery({
+    name: 'ttl',
+    required: false,
+    type: Number,
+    description: 'Seconds until the object expires',
+  });
+  // Routes that exist only to give APISIX's refusal (405, "do not need it", "missing id") stay out
+  // of the document, so the generated client offers only calls that can succeed.
+  const refusalOnly = () => ApiExcludeEndpoint();
+  const documentedWhen = (supported: boolean) =>
+    supported ? applyDecorators() : ApiExcludeEndpoint();
+  const patchRoute = () => documentedWhen(options.supportsPatch);
+  const collectionWrite = () => documentedWhen(options.supportsCollectionWrites);
+  const { noun } = options;
 
   @ApiTags(options.tag)
   @ApiSecurity('X-API-KEY')
@@ -84,9 +106,24 @@ export function defineAdminResourceController(options: AdminResourceControllerOp
     @ApiOperation({ operationId: `list${plural}`, summary: `List ${options.tag.toLowerCase()}` })
     @ApiQuery({ name: 'page', required: false, type: Number })
     @ApiQuery({ name: 'page_size', required: false, type: Number, description: '10..500' })
-    @ApiQuery({ name: 'name', required: false, description: 'Regular expression on name' })
-    @ApiQuery({ name: 'label', required: false, description: 'Label key that must be present' })
-    @ApiQuery({ name: 'filter', required: false, description: 'URL-encoded k=v pairs, e.g. service_id%3D1' })
+    @ApiQuery({
+      name: 'name',
+      required: false,
+      type: String,
+      description: 'Regular expression on name',
+    })
+    @ApiQuery({
+      name: 'label',
+      required: false,
+      type: String,
+      description: 'Label key that must be present',
+    })
+    @ApiQuery({
+      name: 'filter',
+      required: false,
+      type: String,
+      description: 'URL-encoded k=v pairs, e.g. service_id%3D1',
+    })
     @ApiResponse({ status: 200, type: options.list })
     list(@Query() query: ListQuery) {
       this.gate();
@@ -94,7 +131,7 @@ export function defineAdminResourceController(options: AdminResourceControllerOp
     }
 
     @Get(':id')
-    @ApiOperation({ operationId: `get${singular}`, summary: `Get one ${singular}` })
+    @ApiOperation({ operationId: `get${singular}`, summary: `Get ${noun}` })
     @idParam
     @ApiResponse({ status: 200, type: options.item })
     @ApiResponse({ status: 404, type: KeyNotFoundDto })
@@ -104,7 +141,7 @@ export function defineAdminResourceController(options: AdminResourceControllerOp
     }
 
     @Put(':id')
-    @ApiOperation({ operationId: `put${singular}`, summary: `Create or replace a ${singular}` })
+    @ApiOperation({ operationId: `put${singular}`, summary: `Create or replace ${noun}` })
     @idParam
     @ttlQuery
     @ApiBody({ schema: { $ref: getSchemaPath(options.body) } })
@@ -124,10 +161,15 @@ export function defineAdminResourceController(options: AdminResourceControllerOp
     }
 
     @Put()
-    @ApiOperation({ operationId: `put${singular}WithBodyId`, summary: `Create or replace a ${singular} whose id is in the body` })
+    @collectionWrite()
+    @ApiOperation({
+      operationId: `put${singular}WithBodyId`,
+      summary: `Create or replace ${noun} whose id is in the body`,
+    })
     @ttlQuery
     @ApiBody({ schema: { $ref: getSchemaPath(options.body) } })
-    @ApiResponse({ status: 201, type: options.writeResult })
+    @ApiResponse({ status: 201, description: 'Created', type: options.writeResult })
+    @ApiResponse({ status: 200, description: 'Replaced', type: options.writeResult })
     @apiErrors()
     async putWithBodyId(
       @Body() body: unknown,
@@ -141,7 +183,11 @@ export function defineAdminResourceController(options: AdminResourceControllerOp
     }
 
     @Post()
-    @ApiOperation({ operationId: `post${singular}`, summary: `Create a ${singular} with a generated 20-digit id` })
+    @collectionWrite()
+    @ApiOperation({
+      operationId: `post${singular}`,
+      summary: `Create ${noun} with a generated 20-digit id`,
+    })
     @ttlQuery
     @ApiBody({ schema: { $ref: getSchemaPath(options.body) } })
     @ApiResponse({ status: 201, type: options.writeResult })
@@ -158,20 +204,17 @@ export function defineAdminResourceController(options: AdminResourceControllerOp
     }
 
     @Post(':id')
-    @ApiOperation({ operationId: `post${singular}WithId`, summary: 'Always refused: POST generates the id', deprecated: true })
-    @idParam
-    @apiErrors()
+    @refusalOnly()
     postWithId(@Param('id') id: string, @Body() body: unknown, @Query() query: WriteQuery) {
       this.gate();
       return this.admin.post(this.policy, id, body, query);
     }
 
     @Patch(':id')
+    @patchRoute()
     @ApiOperation({
       operationId: `patch${singular}`,
-      summary: options.supportsPatch
-        ? `Deep-merge into a ${singular} (null deletes a key)`
-        : `Not supported for ${singular} (405, as in APISIX)`,
+      summary: `Deep-merge into ${noun} (null deletes a key)`,
     })
     @idParam
     @ApiBody({ schema: { type: 'object' } })
@@ -183,9 +226,16 @@ export function defineAdminResourceController(options: AdminResourceControllerOp
     }
 
     @Patch(':id/*subPath')
-    @ApiOperation({ operationId: `patch${singular}SubPath`, summary: `Replace the value at a sub-path of a ${singular}` })
+    @patchRoute()
+    @ApiOperation({
+      operationId: `patch${singular}SubPath`,
+      summary: `Replace the value at a sub-path of ${noun}`,
+    })
     @idParam
-    @ApiParam({ name: 'subPath', description: 'Slash-separated path inside the object, e.g. nodes' })
+    @ApiParam({
+      name: 'subPath',
+      description: 'Slash-separated path inside the object, e.g. nodes',
+    })
     @ApiBody({ schema: {} })
     @ApiResponse({ status: 200, type: options.writeResult })
     @apiErrors()
@@ -201,17 +251,21 @@ export function defineAdminResourceController(options: AdminResourceControllerOp
     }
 
     @Patch()
-    @ApiOperation({ operationId: `patch${singular}WithoutId`, summary: 'Always refused: an id is required', deprecated: true })
-    @apiErrors()
+    @refusalOnly()
     patchWithoutId(@Body() body: unknown, @Query() query: WriteQuery) {
       this.gate();
       return this.admin.patch(this.policy, undefined, undefined, body, query);
     }
 
     @Delete(':id')
-    @ApiOperation({ operationId: `delete${singular}`, summary: `Delete a ${singular}` })
+    @ApiOperation({ operationId: `delete${singular}`, summary: `Delete ${noun}` })
     @idParam
-    @ApiQuery({ name: 'force', required: false, description: '"true" skips the still-in-use check' })
+    @ApiQuery({
+      name: 'force',
+      required: false,
+      type: String,
+      description: '"true" skips the still-in-use check',
+    })
     @ApiResponse({ status: 200, type: DeletedDto })
     @ApiResponse({ status: 404, type: KeyNotFoundDto })
     @apiErrors()
@@ -221,8 +275,7 @@ export function defineAdminResourceController(options: AdminResourceControllerOp
     }
 
     @Delete()
-    @ApiOperation({ operationId: `delete${singular}WithoutId`, summary: 'Always refused: an id is required', deprecated: true })
-    @apiErrors()
+    @refusalOnly()
     removeWithoutId(@Query() query: WriteQuery) {
       this.gate();
       return this.admin.delete(this.policy, undefined, query);

@@ -52,6 +52,7 @@ export class AdminResourceService {
     policy: ResourcePolicy,
     query: ListQuery,
   ): Promise<{ list: StoredEnvelope[]; total: number }> {
+    rejectRepeatedArguments(query, ['page', 'page_size', 'name', 'label', 'filter']);
     let objects = await this.store.read((session) => session.list(policy.kind));
     objects = objects.filter(buildListFilter(policy, query));
     const page = Number(query.page);
@@ -64,7 +65,10 @@ export class AdminResourceService {
     if (!paginate) {
       // etcd key order: a byte-wise sort of the full key, so "10" sorts before "2".
       objects.sort((a, b) => compareBytes(storeKey(a.kind, a.id), storeKey(b.kind, b.id)));
-      return { list: objects.map((object) => this.toStoredEnvelope(policy, object)), total: objects.length };
+      return {
+        list: objects.map((object) => this.toStoredEnvelope(policy, object)),
+        total: objects.length,
+      };
     }
     if (pageSize < PAGE_SIZE_MIN || pageSize > PAGE_SIZE_MAX) {
       throw new AdminError(400, `page_size must be between ${PAGE_SIZE_MIN} and ${PAGE_SIZE_MAX}`);
@@ -72,7 +76,10 @@ export class AdminResourceService {
     objects.sort((a, b) => a.createdIndex - b.createdIndex);
     const start = (Math.max(1, Math.floor(page)) - 1) * pageSize;
     const slice = objects.slice(start, start + pageSize);
-    return { list: slice.map((object) => this.toStoredEnvelope(policy, object)), total: objects.length };
+    return {
+      list: slice.map((object) => this.toStoredEnvelope(policy, object)),
+      total: objects.length,
+    };
   }
 
   /** PUT /{id} (urlId set) or PUT on the collection with the id in the body. */
@@ -97,7 +104,9 @@ export class AdminResourceService {
         create_time: (existing?.value.create_time as number | undefined) ?? now,
         update_time: now,
       });
-      const { object, created } = await session.save(policy.kind, String(id), value, { ttlSeconds });
+      const { object, created } = await session.save(policy.kind, String(id), value, {
+        ttlSeconds,
+      });
       return { envelope: this.toEnvelope(object), created };
     });
   }
@@ -133,7 +142,8 @@ export class AdminResourceService {
   ): Promise<Envelope> {
     this.assertMethod(policy, 'PATCH');
     const ttlSeconds = parseTtl(query.ttl);
-    if (!urlId) throw AdminError.badRequest(policy.missingIdMessage ?? `missing ${policy.label} id`);
+    if (!urlId)
+      throw AdminError.badRequest(policy.missingIdMessage ?? `missing ${policy.label} id`);
     if (body === undefined) throw AdminError.badRequest('missing new configuration');
     const segments = (subPath ?? '').split('/').filter((segment) => segment.length > 0);
     if (segments.length === 0 && !isJsonObject(body)) {
@@ -155,12 +165,9 @@ export class AdminResourceService {
       }
       merged.id = existing.value.id ?? urlId;
       await this.validateOrThrow(policy, merged, session);
-      const { object } = await session.save(
-        policy.kind,
-        urlId,
-        policy.prepareForStorage(merged),
-        { ttlSeconds },
-      );
+      const { object } = await session.save(policy.kind, urlId, policy.prepareForStorage(merged), {
+        ttlSeconds,
+      });
       return this.toEnvelope(object);
     });
   }
@@ -171,7 +178,8 @@ export class AdminResourceService {
     query: WriteQuery,
   ): Promise<{ deleted: '1'; key: string }> {
     this.assertMethod(policy, 'DELETE');
-    if (!urlId) throw AdminError.badRequest(policy.missingIdMessage ?? `missing ${policy.label} id`);
+    if (!urlId)
+      throw AdminError.badRequest(policy.missingIdMessage ?? `missing ${policy.label} id`);
     return this.store.write(async (session) => {
       const existing = await session.get(policy.kind, urlId);
       if (!existing) throw AdminError.keyNotFound();
@@ -221,7 +229,9 @@ function requireConfiguration(body: unknown): JsonObject {
   if (!isJsonObject(body)) {
     // Named in Lua's vocabulary, as api7 jsonschema reports it (a JSON array is a `table` too).
     const luaType = typeof body === 'object' ? 'table' : typeof body;
-    throw AdminError.badRequest(`invalid configuration: wrong type: expected object, got ${luaType}`);
+    throw AdminError.badRequest(
+      `invalid configuration: wrong type: expected object, got ${luaType}`,
+    );
   }
   return { ...body };
 }
@@ -265,13 +275,27 @@ function rejectTimestamps(conf: JsonObject): void {
   }
 }
 
-function parseTtl(ttl: string | undefined): number | undefined {
+function parseTtl(ttl: unknown): number | undefined {
   if (ttl === undefined) return undefined;
-  const seconds = Number(ttl);
-  if (ttl.trim() === '' || Number.isNaN(seconds)) {
+  // `?ttl=1&ttl=2` or `?ttl[a]=1` arrive as an array or object (extended query parser).
+  const seconds = typeof ttl === 'string' ? Number(ttl) : Number.NaN;
+  if (typeof ttl !== 'string' || ttl.trim() === '' || Number.isNaN(seconds)) {
     throw AdminError.badRequest('invalid argument ttl: should be a number');
   }
   return seconds;
+}
+
+/**
+ * The extended query parser turns `?filter=a&filter=b` or `?name[x]=1` into arrays and objects,
+ * which the list code would otherwise crash on (500); APISIX reads one string per argument.
+ */
+function rejectRepeatedArguments(query: object, names: readonly string[]): void {
+  for (const name of names) {
+    const value = (query as Record<string, unknown>)[name];
+    if (value !== undefined && typeof value !== 'string') {
+      throw AdminError.badRequest(`invalid argument ${name}: should be a single value`);
+    }
+  }
 }
 
 function epochSeconds(): number {
@@ -283,7 +307,10 @@ function compareBytes(a: string, b: string): number {
 }
 
 /** v3_adapter.lua filters, AND-ed: name (regex), label (key present), filter=k=v (exact strings). */
-function buildListFilter(policy: ResourcePolicy, query: ListQuery): (object: StoredObject) => boolean {
+function buildListFilter(
+  policy: ResourcePolicy,
+  query: ListQuery,
+): (object: StoredObject) => boolean {
   const checks: ((value: JsonObject) => boolean)[] = [];
   if (query.name !== undefined) {
     let pattern: RegExp;

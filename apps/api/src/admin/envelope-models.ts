@@ -11,7 +11,11 @@ export interface EnvelopeModels {
  * The three APISIX v3 envelopes around a resource model, named after it (`StreamRouteItem`,
  * `StreamRouteList`, `StreamRouteWriteResult`) so the generated client has precise types.
  */
-export function defineEnvelopeModels(model: Type<unknown>, name: string, keyExample: string): EnvelopeModels {
+export function defineEnvelopeModels(
+  model: Type<unknown>,
+  name: string,
+  keyExample: string,
+): EnvelopeModels {
   class WriteResult {
     @ApiProperty({ example: keyExample })
     key!: string;

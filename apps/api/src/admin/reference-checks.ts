@@ -22,7 +22,8 @@ export function trafficSplitUpstreamIds(plugins: unknown): string[] {
   for (const rule of rules) {
     if (!isJsonObject(rule) || !Array.isArray(rule.weighted_upstreams)) continue;
     for (const weighted of rule.weighted_upstreams) {
-      if (isJsonObject(weighted) && weighted.upstream_id !== undefined) ids.push(String(weighted.upstream_id));
+      if (isJsonObject(weighted) && weighted.upstream_id !== undefined)
+        ids.push(String(weighted.upstream_id));
     }
   }
   return ids;

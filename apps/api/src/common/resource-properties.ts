@@ -1,32 +1,30 @@
 /**
  * OpenAPI property decorators shared by the admin resource models (stream routes, upstreams,
  * ssls, services, plugin metadata). They document the fields of apisix/schema_def.lua for
- * Swagger and the generated client; the patterns are read from apisix-schema, which enforces
- * them, so the documentation cannot drift from the validation.
+ * Swagger and the generated client. The id and host patterns are read from apisix-schema, which
+ * enforces them, so the documentation cannot drift from the validation there.
  */
 import { ApiPropertyOptional, DECORATORS, type SchemaObject } from '@nestjs/swagger';
-import { HOST_DEFINITION_PATTERN, ipDefinition } from '../apisix-schema/schemas/shared-definitions';
+import type { JsonSchema } from '../apisix-schema';
+import { HOST_DEFINITION_PATTERN, idSchema } from '../apisix-schema/schemas/shared-definitions';
 
 export { HOST_DEFINITION_PATTERN };
 
-/** `id_schema`'s string branch. */
-export const ID_PATTERN = '^[a-zA-Z0-9-_.]+$';
+/** The keywords of a (simple, single-typed) apisix-schema schema that OpenAPI 3.0 shares. */
+function toOpenApiSchema(schema: JsonSchema): SchemaObject {
+  const { type, minLength, maxLength, pattern, minimum, maximum } = schema;
+  const openApi: SchemaObject = {};
+  if (typeof type === 'string' && type !== 'table') openApi.type = type;
+  if (minLength !== undefined) openApi.minLength = minLength;
+  if (maxLength !== undefined) openApi.maxLength = maxLength;
+  if (pattern !== undefined) openApi.pattern = pattern;
+  if (minimum !== undefined) openApi.minimum = minimum;
+  if (maximum !== undefined) openApi.maximum = maximum;
+  return openApi;
+}
 
 /** `id_schema`: a 1..64 character `[a-zA-Z0-9-_.]` string or an integer >= 1. */
-export const ID_SCHEMA: SchemaObject[] = [
-  { type: 'string', minLength: 1, maxLength: 64, pattern: ID_PATTERN },
-  { type: 'integer', minimum: 1 },
-];
-
-/** `ip_def`: IPv4, IPv4/CIDR, IPv6 or IPv6/CIDR (copies: Nest may mutate what it is given). */
-export function ipAddressAlternatives(): SchemaObject[] {
-  return ipDefinition.map((alternative) => ({
-    type: 'string',
-    ...(alternative.title === undefined ? {} : { title: alternative.title }),
-    ...(alternative.format === undefined ? {} : { format: alternative.format }),
-    ...(alternative.pattern === undefined ? {} : { pattern: alternative.pattern }),
-  }));
-}
+export const ID_SCHEMA: readonly SchemaObject[] = (idSchema.anyOf ?? []).map(toOpenApiSchema);
 
 /** `id`, or a reference to another object by id (`upstream_id`, `service_id`, ...). */
 export function ApiIdProperty(description: string, example: string | number = '1') {

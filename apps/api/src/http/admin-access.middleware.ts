@@ -38,7 +38,8 @@ export function createAdminAccessMiddleware(options: AdminAccessOptions) {
       sendAdminJson(response, 200, undefined);
       return;
     }
-    if (request.method === 'HEAD' && /^\/apisix\/admin\/?$/.test(request.path)) {
+    // Mounted under a prefix, request.path is relative to it: test the full path.
+    if (request.method === 'HEAD' && /^\/apisix\/admin\/?$/.test(request.originalUrl.split('?')[0])) {
       sendAdminJson(response, 200, undefined);
       return;
     }

@@ -3,7 +3,11 @@ import { defineEnvelopeModels } from '../admin/envelope-models';
 import { PluginMetadataPolicy } from './plugin-metadata.policy';
 import { PluginMetadataDto } from './plugin-metadata.dto';
 
-const envelopes = defineEnvelopeModels(PluginMetadataDto, 'PluginMetadata', '/apisix/plugin_metadata/1');
+const envelopes = defineEnvelopeModels(
+  PluginMetadataDto,
+  'PluginMetadata',
+  '/apisix/plugin_metadata/1',
+);
 
 /** `/apisix/admin/plugin_metadata`: APISIX v3 semantics from AdminResourceService. */
 export class PluginMetadataController extends defineAdminResourceController({
@@ -11,9 +15,11 @@ export class PluginMetadataController extends defineAdminResourceController({
   tag: 'Plugin metadata',
   policy: PluginMetadataPolicy,
   singular: 'PluginMetadata',
-  plural: 'PluginMetadataList',
+  plural: 'AllPluginMetadata',
   body: PluginMetadataDto,
   ...envelopes,
+  noun: "a plugin's metadata",
+  supportsCollectionWrites: false,
   supportsPatch: false,
   streamOnly: false,
 }) {}

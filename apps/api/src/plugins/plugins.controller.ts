@@ -1,5 +1,13 @@
 import { Body, Controller, Get, Inject, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBody,
+  ApiOperation,
+  ApiParam,
+  ApiQuery,
+  ApiResponse,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import {
   getCoreSchema,
@@ -25,7 +33,12 @@ export class PluginsController {
   /** Enabled plugin names, highest priority first. Strait has no HTTP plugins, so `http` is empty. */
   @Get('plugins/list')
   @ApiOperation({ operationId: 'listPlugins', summary: 'List enabled plugin names' })
-  @ApiQuery({ name: 'subsystem', required: false, enum: SUBSYSTEMS, description: 'default http (as in APISIX)' })
+  @ApiQuery({
+    name: 'subsystem',
+    required: false,
+    enum: SUBSYSTEMS,
+    description: 'default http (as in APISIX)',
+  })
   @ApiResponse({ status: 200, schema: { type: 'array', items: { type: 'string' } } })
   listPlugins(@Query('subsystem') subsystem = 'http'): string[] {
     // APISIX answers this one error in plain text (apisix/admin/plugins.lua).
@@ -35,11 +48,16 @@ export class PluginsController {
 
   /** The deprecated `?all=true` form: every enabled stream plugin with priority and schema. */
   @Get('plugins')
-  @ApiOperation({ operationId: 'getAllPluginSchemas', summary: 'All enabled plugins with schemas (deprecated in APISIX)', deprecated: true })
+  @ApiOperation({
+    operationId: 'getAllPluginSchemas',
+    summary: 'All enabled plugins with schemas (deprecated in APISIX)',
+    deprecated: true,
+  })
   @ApiQuery({ name: 'all', required: false })
   @ApiQuery({ name: 'subsystem', required: false, enum: SUBSYSTEMS })
   getAllPluginSchemas(@Query('subsystem') subsystem = 'stream') {
-    if (!SUBSYSTEMS.includes(subsystem)) throw AdminError.badRequest(`unsupported subsystem: ${subsystem}`);
+    if (!SUBSYSTEMS.includes(subsystem))
+      throw AdminError.badRequest(`unsupported subsystem: ${subsystem}`);
     return subsystem === 'stream' ? getStreamPluginSummaries(this.config.streamPlugins) : {};
   }
 
@@ -54,14 +72,20 @@ export class PluginsController {
   @ApiResponse({ status: 200, schema: { type: 'object' } })
   @ApiResponse({ status: 404, type: AdminErrorDto })
   getPluginSchema(@Param('name') name: string, @Query('subsystem') subsystem = 'stream') {
-    if (!SUBSYSTEMS.includes(subsystem)) throw AdminError.badRequest(`unsupported subsystem: ${subsystem}`);
-    const schema = subsystem === 'stream' ? getPluginSchema(name, this.config.streamPlugins) : undefined;
-    if (!schema) throw new AdminError(404, { error_msg: `plugin not found in subsystem ${subsystem}` });
+    if (!SUBSYSTEMS.includes(subsystem))
+      throw AdminError.badRequest(`unsupported subsystem: ${subsystem}`);
+    const schema =
+      subsystem === 'stream' ? getPluginSchema(name, this.config.streamPlugins) : undefined;
+    if (!schema)
+      throw new AdminError(404, { error_msg: `plugin not found in subsystem ${subsystem}` });
     return schema;
   }
 
   @Get('schema/:name')
-  @ApiOperation({ operationId: 'getCoreSchema', summary: 'A core JSON schema: stream_route, upstream, ssl, service' })
+  @ApiOperation({
+    operationId: 'getCoreSchema',
+    summary: 'A core JSON schema: stream_route, upstream, ssl, service',
+  })
   @ApiParam({ name: 'name', example: 'stream_route' })
   @ApiResponse({ status: 200, schema: { type: 'object' } })
   @ApiResponse({ status: 400, type: AdminErrorDto })
@@ -73,7 +97,10 @@ export class PluginsController {
 
   /** Dry run: the JSON-schema check alone, raw message (no prefix, no store checks). */
   @Post('schema/validate/:resource')
-  @ApiOperation({ operationId: 'validateAgainstSchema', summary: 'Validate a body against a resource schema without storing it' })
+  @ApiOperation({
+    operationId: 'validateAgainstSchema',
+    summary: 'Validate a body against a resource schema without storing it',
+  })
   @ApiParam({ name: 'resource', example: 'stream_routes' })
   @ApiBody({ schema: { type: 'object' } })
   @ApiResponse({ status: 200, description: 'Valid (empty body)' })
@@ -84,7 +111,8 @@ export class PluginsController {
     @Res({ passthrough: true }) response: Response,
   ): void {
     const outcome = validateAgainstSchemaOnly(resource, body);
-    if (!outcome) throw new AdminError(404, { error_msg: `Unsupported resource type: ${resource}` });
+    if (!outcome)
+      throw new AdminError(404, { error_msg: `Unsupported resource type: ${resource}` });
     if (!outcome.ok) throw AdminError.badRequest(outcome.message);
     response.status(200);
   }

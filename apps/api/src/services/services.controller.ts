@@ -14,6 +14,8 @@ export class ServicesController extends defineAdminResourceController({
   plural: 'Services',
   body: ServiceDto,
   ...envelopes,
+  noun: 'a service',
+  supportsCollectionWrites: true,
   supportsPatch: true,
   streamOnly: false,
 }) {}

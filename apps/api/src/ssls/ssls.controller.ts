@@ -14,6 +14,8 @@ export class SslsController extends defineAdminResourceController({
   plural: 'Ssls',
   body: SslDto,
   ...envelopes,
+  noun: 'an SSL object',
+  supportsCollectionWrites: true,
   supportsPatch: true,
   streamOnly: false,
 }) {}

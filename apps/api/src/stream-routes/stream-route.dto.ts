@@ -12,8 +12,6 @@ import {
   ApiPluginsProperty,
   ApiTimestampProperty,
   HOST_DEFINITION_PATTERN,
-  ID_SCHEMA,
-  ipAddressAlternatives,
 } from '../common/resource-properties';
 import { UpstreamDto } from '../upstreams/upstream.dto';
 
@@ -48,11 +46,7 @@ export class StreamRouteProtocolDto {
   })
   name!: string;
 
-  @ApiPropertyOptional({
-    description: 'Id of the superior stream route (same protocol) that routes to this one',
-    oneOf: ID_SCHEMA.map((alternative) => ({ ...alternative })),
-    example: '1',
-  })
+  @ApiIdProperty('Id of the superior stream route (same protocol) that routes to this one')
   superior_id?: string | number;
 
   @ApiPropertyOptional({
@@ -92,17 +86,16 @@ export class StreamRouteDto {
   update_time?: number;
 
   @ApiPropertyOptional({
-    description: 'Client address to match: an IPv4 or IPv6 address or CIDR',
+    description: 'Client address to match: an IPv4 or IPv6 address, or a CIDR block',
     type: 'string',
-    anyOf: ipAddressAlternatives(),
     example: '192.168.1.0/24',
   })
   remote_addr?: string;
 
   @ApiPropertyOptional({
-    description: 'Local address the connection arrived on: an IPv4 or IPv6 address or CIDR',
+    description:
+      'Local address the connection arrived on: an IPv4 or IPv6 address, or a CIDR block',
     type: 'string',
-    anyOf: ipAddressAlternatives(),
     example: '127.0.0.10',
   })
   server_addr?: string;

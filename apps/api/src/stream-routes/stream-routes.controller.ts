@@ -14,6 +14,8 @@ export class StreamRoutesController extends defineAdminResourceController({
   plural: 'StreamRoutes',
   body: StreamRouteDto,
   ...envelopes,
+  noun: 'a stream route',
+  supportsCollectionWrites: true,
   supportsPatch: false,
   streamOnly: true,
 }) {}

@@ -16,12 +16,13 @@ import { buildOpenApiDocument } from '../bootstrap/swagger';
 import { DEFAULT_REPO_ROOT, parseConfigText } from '../config';
 
 /**
- * No stream listeners (proxy_mode http), nothing on disk, and an admin key because one is
- * required whenever the admin API is enabled. The key never leaves this process.
+ * Stream mode on (every endpoint as users see it) but no stream_proxy listeners, nothing on disk,
+ * and an admin key because one is required whenever the admin API is enabled. The key never
+ * leaves this process.
  */
 const GENERATOR_CONFIG = `
 apisix:
-  proxy_mode: http
+  proxy_mode: stream
 deployment:
   admin:
     admin_key:

@@ -14,7 +14,6 @@ import {
   CERTIFICATE_EXAMPLE,
   CERTIFICATE_SCHEMA,
   HOST_DEFINITION_PATTERN,
-  ID_SCHEMA,
   PRIVATE_KEY_EXAMPLE,
   PRIVATE_KEY_SCHEMA,
 } from '../common/resource-properties';
@@ -157,12 +156,9 @@ export class UpstreamTlsDto {
   })
   client_key?: string;
 
-  @ApiPropertyOptional({
-    description:
-      'Id of an ssl object of type client to present instead of client_cert and client_key',
-    oneOf: ID_SCHEMA.map((alternative) => ({ ...alternative })),
-    example: '1',
-  })
+  @ApiIdProperty(
+    'Id of an ssl object of type client to present instead of client_cert and client_key',
+  )
   client_cert_id?: string | number;
 
   @ApiPropertyOptional({

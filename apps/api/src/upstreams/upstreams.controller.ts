@@ -14,6 +14,8 @@ export class UpstreamsController extends defineAdminResourceController({
   plural: 'Upstreams',
   body: UpstreamDto,
   ...envelopes,
+  noun: 'an upstream',
+  supportsCollectionWrites: true,
   supportsPatch: true,
   streamOnly: false,
 }) {}
