@@ -10,6 +10,9 @@ import { PluginMetadataController } from './plugin-metadata/plugin-metadata.cont
 import { PluginMetadataPolicy } from './plugin-metadata/plugin-metadata.policy';
 import { PluginsController } from './plugins/plugins.controller';
 import { ProxyRuntimeService } from './proxy-runtime/proxy-runtime.service';
+import { ConnectionsController } from './runtime/connections.controller';
+import { MatchController } from './runtime/match.controller';
+import { StatusController } from './runtime/status.controller';
 import { ServicesController } from './services/services.controller';
 import { ServicesPolicy } from './services/services.policy';
 import { adminKeyringProvider, privateKeyFieldsProvider } from './settings/secrets.providers';
@@ -37,6 +40,9 @@ export class AppModule {
         ServicesController,
         PluginMetadataController,
         PluginsController,
+        StatusController,
+        ConnectionsController,
+        MatchController,
       ],
       providers: [
         { provide: STRAIT_CONFIG, useValue: config },

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AdminError } from '../common/admin-error';
 import { deepMerge, isJsonObject, setAtSubPath } from '../common/deep-merge';
+import { MAX_JSON_NESTING, nestingDepth } from '../common/json-nesting';
 import { ResourceStore } from '../store/resource-store';
 import { storeKey, type JsonObject, type StoredObject } from '../store/resource-kind';
 import type { AdminMethod, ResourcePolicy } from './resource-policy';
@@ -156,6 +157,10 @@ export class AdminResourceService {
       if (segments.length > 0) {
         const outcome = setAtSubPath(existing.value, segments, body);
         if (!outcome.ok) throw AdminError.badRequest(`invalid sub-path: ${outcome.failedAt}`);
+        // The body passed the parser's depth limit, but the path adds levels (500s past ~2000).
+        if (nestingDepth(outcome.result) > MAX_JSON_NESTING) {
+          throw AdminError.badRequest(`invalid sub-path: nesting deeper than ${MAX_JSON_NESTING} levels`);
+        }
         merged = { ...outcome.result, update_time: epochSeconds() };
       } else {
         const patch = body as JsonObject;
@@ -163,7 +168,12 @@ export class AdminResourceService {
         // A whole-object PATCH may set the timestamps explicitly (t/admin/ssl.t TEST 18).
         if (patch.update_time === undefined) merged.update_time = epochSeconds();
       }
-      merged.id = existing.value.id ?? urlId;
+      // check_conf(id, merged, need_id): a patched `id` must still name this object.
+      const id = existing.value.id ?? urlId;
+      if (merged.id !== undefined && String(merged.id) !== String(id)) {
+        throw AdminError.badRequest(`wrong ${policy.label} id`);
+      }
+      merged.id = id;
       await this.validateOrThrow(policy, merged, session);
       const { object } = await session.save(policy.kind, urlId, policy.prepareForStorage(merged), {
         ttlSeconds,

@@ -1,3 +1,4 @@
+import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DataSource } from 'typeorm';
@@ -42,6 +43,8 @@ export async function createApp(
   });
   for (const prefix of ADMIN_PATH_PREFIXES) app.use(prefix, adminResponseFormat, access, adminBodyMiddleware);
   app.useGlobalFilters(new AdminExceptionFilter());
+  // Strait's own request models (class-validator); APISIX bodies are typed `unknown` and pass through.
+  app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
   setUpSwagger(app);
   await app.init();
   return app;

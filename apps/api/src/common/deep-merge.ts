@@ -35,11 +35,16 @@ export function setAtSubPath(
   const result = structuredClone(target);
   let cursor: JsonObject = result;
   for (const [index, segment] of segments.entries()) {
+    // `__proto__` would walk into (and then write to) Object.prototype: refused like in bodies.
+    if (segment === '__proto__') {
+      return { ok: false, failedAt: `/${segments.slice(0, index + 1).join('/')}` };
+    }
     if (index === segments.length - 1) {
       cursor[segment] = value;
       break;
     }
-    const next = cursor[segment];
+    // Own properties only: an inherited `constructor` is not part of the stored object.
+    const next = Object.hasOwn(cursor, segment) ? cursor[segment] : undefined;
     if (next === undefined) {
       cursor[segment] = {};
     } else if (!isJsonObject(next)) {

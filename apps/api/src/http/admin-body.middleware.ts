@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
+import { findExcessiveNesting } from '../common/json-nesting';
 import { sendAdminJson } from './admin-response';
 
 /** APISIX's client_max_body_size for the admin API: 1.5 MiB. */
@@ -39,6 +40,11 @@ export function adminBodyMiddleware(request: Request, response: Response, next: 
     if (raw.trim() === '') {
       request.body = undefined;
       next();
+      return;
+    }
+    const nestingError = findExcessiveNesting(raw);
+    if (nestingError !== undefined) {
+      sendAdminJson(response, 400, { error_msg: `invalid request body: ${nestingError}`, req_body: raw });
       return;
     }
     try {

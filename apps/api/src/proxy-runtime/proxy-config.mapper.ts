@@ -57,7 +57,8 @@ function mapRoute(route: StoredObject, context: MapperContext): StreamRouteSpec 
       throw new Error(`${field} ${String(value[field])} is not an IP or CIDR the engine accepts`);
     }
   }
-  const service = value.service_id === undefined ? undefined : context.view.get('services', value.service_id);
+  const service =
+    value.service_id === undefined ? undefined : context.view.get('services', value.service_id);
   const spec: StreamRouteSpec = {
     id: route.id,
     remoteAddr: optionalString(value.remote_addr),
@@ -85,14 +86,21 @@ function resolveUpstream(
   if (route.value.service_id !== undefined && !service) {
     return { error: `service ${String(route.value.service_id)} not found` };
   }
-  const owners: { object: StoredObject; label: string }[] = [{ object: route, label: 'stream_routes' }];
+  const owners: { object: StoredObject; label: string }[] = [
+    { object: route, label: 'stream_routes' },
+  ];
   if (service) owners.push({ object: service, label: 'services' });
   for (const { object, label } of owners) {
     if (object.value.upstream_id !== undefined) {
       const upstream = context.view.get('upstreams', object.value.upstream_id);
       if (!upstream) return { error: `upstream ${String(object.value.upstream_id)} not found` };
       return {
-        upstream: mapUpstream(upstream.value, `/apisix/upstreams/${upstream.id}`, String(upstream.modifiedIndex), context),
+        upstream: mapUpstream(
+          upstream.value,
+          `/apisix/upstreams/${upstream.id}`,
+          String(upstream.modifiedIndex),
+          context,
+        ),
       };
     }
     if (isJsonObject(object.value.upstream)) {
@@ -208,7 +216,8 @@ function mapCertificate(ssl: StoredObject, context: MapperContext): CertificateS
   const value = context.privateKeys.decryptSsl(ssl.value);
   // Only enabled server certificates take part in SNI selection (spec 3.5).
   if ((value.type ?? 'server') !== 'server' || value.status === 0) return undefined;
-  const names = typeof value.sni === 'string' ? [value.sni] : Array.isArray(value.snis) ? value.snis : [];
+  const names =
+    typeof value.sni === 'string' ? [value.sni] : Array.isArray(value.snis) ? value.snis : [];
   const pairs: { cert: string; key: string }[] = [];
   if (typeof value.cert === 'string' && typeof value.key === 'string') {
     pairs.push({ cert: value.cert, key: value.key });
@@ -233,7 +242,10 @@ function mapCertificate(ssl: StoredObject, context: MapperContext): CertificateS
 }
 
 /** spec 3.6: the route is the base; service plugins fill in only names the route lacks. */
-function mergePlugins(routePlugins: unknown, servicePlugins: unknown): Record<string, unknown> | undefined {
+function mergePlugins(
+  routePlugins: unknown,
+  servicePlugins: unknown,
+): Record<string, unknown> | undefined {
   const route = isJsonObject(routePlugins) ? routePlugins : undefined;
   const service = isJsonObject(servicePlugins) ? servicePlugins : undefined;
   if (!route && !service) return undefined;

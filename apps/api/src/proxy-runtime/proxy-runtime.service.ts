@@ -42,8 +42,32 @@ export class ProxyRuntimeService implements OnApplicationBootstrap, OnApplicatio
     this.engine = createProxyEngine({ udpSessionLimit: config.udpSessionLimit });
   }
 
-  get listeners(): readonly BoundListener[] {
-    return this.boundListeners;
+  /** Every configured listener with the id it was bound under and whether it is open now. */
+  listenerStatus(): {
+    id: string;
+    up: boolean;
+    configKey: string;
+    protocol: string;
+    host: string;
+    port: number;
+    tls: boolean;
+  }[] {
+    const open = new Set(this.engine.listeners().map((listener) => listener.id));
+    // listen() binds the specs in order, so bound listener i is config listener i.
+    return this.config.listeners.map((listener, index) => {
+      const id =
+        this.boundListeners[index]?.id ??
+        `${listener.protocol}://${listener.host}:${listener.port}`;
+      return {
+        id,
+        up: open.has(id),
+        configKey: listener.configKey,
+        protocol: listener.protocol,
+        host: listener.host,
+        port: listener.port,
+        tls: listener.tls,
+      };
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -71,7 +95,11 @@ export class ProxyRuntimeService implements OnApplicationBootstrap, OnApplicatio
       })),
     );
     for (const listener of this.boundListeners) {
-      this.logger.log({ msg: 'stream listener open', listener: listener.id, tls: listener.tls === true });
+      this.logger.log({
+        msg: 'stream listener open',
+        listener: listener.id,
+        tls: listener.tls === true,
+      });
     }
   }
 
@@ -99,7 +127,10 @@ export class ProxyRuntimeService implements OnApplicationBootstrap, OnApplicatio
     } catch (error) {
       // The engine keeps its previous snapshot when a config does not compile; stored objects were
       // validated on write, so this means the two validators disagree: loud, but not fatal.
-      this.logger.error({ msg: 'proxy config rejected by the engine; previous config stays in force', error: String(error) });
+      this.logger.error({
+        msg: 'proxy config rejected by the engine; previous config stays in force',
+        error: String(error),
+      });
       return;
     }
     const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;

@@ -12,7 +12,9 @@ export class StoreView {
   );
 
   load(kind: ResourceKind, objects: StoredObject[]): void {
-    const sorted = [...objects].sort((a, b) => Buffer.compare(Buffer.from(a.id), Buffer.from(b.id)));
+    const sorted = [...objects].sort((a, b) =>
+      Buffer.compare(Buffer.from(a.id), Buffer.from(b.id)),
+    );
     this.objects.set(kind, new Map(sorted.map((object) => [object.id, object])));
   }
 

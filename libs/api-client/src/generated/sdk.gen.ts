@@ -2,7 +2,7 @@
 
 import type { Client, Options as Options2, TDataShape } from './client';
 import { client } from './client.gen';
-import type { DeletePluginMetadataData, DeletePluginMetadataErrors, DeletePluginMetadataResponses, DeleteServiceData, DeleteServiceErrors, DeleteServiceResponses, DeleteSslData, DeleteSslErrors, DeleteSslResponses, DeleteStreamRouteData, DeleteStreamRouteErrors, DeleteStreamRouteResponses, DeleteUpstreamData, DeleteUpstreamErrors, DeleteUpstreamResponses, GetAllPluginSchemasData, GetAllPluginSchemasResponses, GetCoreSchemaData, GetCoreSchemaErrors, GetCoreSchemaResponses, GetPluginMetadataData, GetPluginMetadataErrors, GetPluginMetadataResponses, GetPluginSchemaData, GetPluginSchemaErrors, GetPluginSchemaResponses, GetServiceData, GetServiceErrors, GetServiceResponses, GetSslData, GetSslErrors, GetSslResponses, GetStreamRouteData, GetStreamRouteErrors, GetStreamRouteResponses, GetUpstreamData, GetUpstreamErrors, GetUpstreamResponses, ListAllPluginMetadataData, ListAllPluginMetadataResponses, ListPluginsData, ListPluginsResponses, ListServicesData, ListServicesResponses, ListSslsData, ListSslsResponses, ListStreamRoutesData, ListStreamRoutesResponses, ListUpstreamsData, ListUpstreamsResponses, PatchServiceData, PatchServiceErrors, PatchServiceResponses, PatchServiceSubPathData, PatchServiceSubPathErrors, PatchServiceSubPathResponses, PatchSslData, PatchSslErrors, PatchSslResponses, PatchSslSubPathData, PatchSslSubPathErrors, PatchSslSubPathResponses, PatchUpstreamData, PatchUpstreamErrors, PatchUpstreamResponses, PatchUpstreamSubPathData, PatchUpstreamSubPathErrors, PatchUpstreamSubPathResponses, PostServiceData, PostServiceErrors, PostServiceResponses, PostSslData, PostSslErrors, PostSslResponses, PostStreamRouteData, PostStreamRouteErrors, PostStreamRouteResponses, PostUpstreamData, PostUpstreamErrors, PostUpstreamResponses, PutPluginMetadataData, PutPluginMetadataErrors, PutPluginMetadataResponses, PutServiceData, PutServiceErrors, PutServiceResponses, PutServiceWithBodyIdData, PutServiceWithBodyIdErrors, PutServiceWithBodyIdResponses, PutSslData, PutSslErrors, PutSslResponses, PutSslWithBodyIdData, PutSslWithBodyIdErrors, PutSslWithBodyIdResponses, PutStreamRouteData, PutStreamRouteErrors, PutStreamRouteResponses, PutStreamRouteWithBodyIdData, PutStreamRouteWithBodyIdErrors, PutStreamRouteWithBodyIdResponses, PutUpstreamData, PutUpstreamErrors, PutUpstreamResponses, PutUpstreamWithBodyIdData, PutUpstreamWithBodyIdErrors, PutUpstreamWithBodyIdResponses, ValidateAgainstSchemaData, ValidateAgainstSchemaErrors, ValidateAgainstSchemaResponses } from './types.gen';
+import type { DeleteConnectionData, DeleteConnectionErrors, DeleteConnectionResponses, DeleteConnectionsToNodeData, DeleteConnectionsToNodeErrors, DeleteConnectionsToNodeResponses, DeletePluginMetadataData, DeletePluginMetadataErrors, DeletePluginMetadataResponses, DeleteServiceData, DeleteServiceErrors, DeleteServiceResponses, DeleteSslData, DeleteSslErrors, DeleteSslResponses, DeleteStreamRouteData, DeleteStreamRouteErrors, DeleteStreamRouteResponses, DeleteUpstreamData, DeleteUpstreamErrors, DeleteUpstreamResponses, GetAllPluginSchemasData, GetAllPluginSchemasResponses, GetCoreSchemaData, GetCoreSchemaErrors, GetCoreSchemaResponses, GetPluginMetadataData, GetPluginMetadataErrors, GetPluginMetadataResponses, GetPluginSchemaData, GetPluginSchemaErrors, GetPluginSchemaResponses, GetServiceData, GetServiceErrors, GetServiceResponses, GetSslData, GetSslErrors, GetSslResponses, GetStatusData, GetStatusResponses, GetStreamRouteData, GetStreamRouteErrors, GetStreamRouteResponses, GetUpstreamData, GetUpstreamErrors, GetUpstreamResponses, ListAllPluginMetadataData, ListAllPluginMetadataResponses, ListConnectionsData, ListConnectionsResponses, ListPluginsData, ListPluginsResponses, ListServicesData, ListServicesResponses, ListSslsData, ListSslsResponses, ListStreamRoutesData, ListStreamRoutesResponses, ListUpstreamsData, ListUpstreamsResponses, PatchServiceData, PatchServiceErrors, PatchServiceResponses, PatchServiceSubPathData, PatchServiceSubPathErrors, PatchServiceSubPathResponses, PatchSslData, PatchSslErrors, PatchSslResponses, PatchSslSubPathData, PatchSslSubPathErrors, PatchSslSubPathResponses, PatchUpstreamData, PatchUpstreamErrors, PatchUpstreamResponses, PatchUpstreamSubPathData, PatchUpstreamSubPathErrors, PatchUpstreamSubPathResponses, PostMatchData, PostMatchErrors, PostMatchResponses, PostServiceData, PostServiceErrors, PostServiceResponses, PostSslData, PostSslErrors, PostSslResponses, PostStreamRouteData, PostStreamRouteErrors, PostStreamRouteResponses, PostUpstreamData, PostUpstreamErrors, PostUpstreamResponses, PutPluginMetadataData, PutPluginMetadataErrors, PutPluginMetadataResponses, PutServiceData, PutServiceErrors, PutServiceResponses, PutServiceWithBodyIdData, PutServiceWithBodyIdErrors, PutServiceWithBodyIdResponses, PutSslData, PutSslErrors, PutSslResponses, PutSslWithBodyIdData, PutSslWithBodyIdErrors, PutSslWithBodyIdResponses, PutStreamRouteData, PutStreamRouteErrors, PutStreamRouteResponses, PutStreamRouteWithBodyIdData, PutStreamRouteWithBodyIdErrors, PutStreamRouteWithBodyIdResponses, PutUpstreamData, PutUpstreamErrors, PutUpstreamResponses, PutUpstreamWithBodyIdData, PutUpstreamWithBodyIdErrors, PutUpstreamWithBodyIdResponses, ValidateAgainstSchemaData, ValidateAgainstSchemaErrors, ValidateAgainstSchemaResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean> = Options2<TData, ThrowOnError> & {
     /**
@@ -449,4 +449,53 @@ export const patchUpstreamSubPath = <ThrowOnError extends boolean = false>(optio
         'Content-Type': 'application/json',
         ...options.headers
     }
+});
+
+/**
+ * Close every connection to one upstream node
+ */
+export const deleteConnectionsToNode = <ThrowOnError extends boolean = false>(options: Options<DeleteConnectionsToNodeData, ThrowOnError>) => (options.client ?? client).delete<DeleteConnectionsToNodeResponses, DeleteConnectionsToNodeErrors, ThrowOnError>({
+    security: [{ name: 'X-API-KEY', type: 'apiKey' }],
+    url: '/strait/v1/connections',
+    ...options
+});
+
+/**
+ * Open TCP connections and UDP sessions
+ */
+export const listConnections = <ThrowOnError extends boolean = false>(options?: Options<ListConnectionsData, ThrowOnError>) => (options?.client ?? client).get<ListConnectionsResponses, unknown, ThrowOnError>({
+    security: [{ name: 'X-API-KEY', type: 'apiKey' }],
+    url: '/strait/v1/connections',
+    ...options
+});
+
+/**
+ * Close one connection
+ */
+export const deleteConnection = <ThrowOnError extends boolean = false>(options: Options<DeleteConnectionData, ThrowOnError>) => (options.client ?? client).delete<DeleteConnectionResponses, DeleteConnectionErrors, ThrowOnError>({
+    security: [{ name: 'X-API-KEY', type: 'apiKey' }],
+    url: '/strait/v1/connections/{id}',
+    ...options
+});
+
+/**
+ * Explain which stream route a connection would hit
+ */
+export const postMatch = <ThrowOnError extends boolean = false>(options: Options<PostMatchData, ThrowOnError>) => (options.client ?? client).post<PostMatchResponses, PostMatchErrors, ThrowOnError>({
+    security: [{ name: 'X-API-KEY', type: 'apiKey' }],
+    url: '/strait/v1/match',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Listeners, object counts and active connections
+ */
+export const getStatus = <ThrowOnError extends boolean = false>(options?: Options<GetStatusData, ThrowOnError>) => (options?.client ?? client).get<GetStatusResponses, unknown, ThrowOnError>({
+    security: [{ name: 'X-API-KEY', type: 'apiKey' }],
+    url: '/strait/v1/status',
+    ...options
 });

@@ -9,6 +9,18 @@ export type AdminErrorDto = {
     error_msg: string;
 };
 
+export type ClosedCountDto = {
+    /**
+     * How many connections were closed
+     */
+    closed: number;
+};
+
+export type ConnectionListDto = {
+    list: Array<LiveConnectionDto>;
+    total: number;
+};
+
 export type DeletedDto = {
     deleted: string;
     key: string;
@@ -169,6 +181,84 @@ export type KeepalivePoolDto = {
 
 export type KeyNotFoundDto = {
     message: string;
+};
+
+export type ListenerStatusDto = {
+    configKey: string;
+    host: string;
+    id: string;
+    port: number;
+    protocol: 'tcp' | 'udp';
+    tls: boolean;
+    up: boolean;
+};
+
+export type LiveConnectionDto = {
+    ageMs: number;
+    bytesFromClient: number;
+    bytesToClient: number;
+    id: number;
+    listenerId: string;
+    node?: string;
+    phase: 'routing' | 'connecting' | 'relaying' | 'closing';
+    protocol: 'tcp' | 'udp';
+    remoteAddr: string;
+    remotePort: number;
+    routeId?: string;
+    serverAddr: string;
+    serverPort: number;
+    sni?: string;
+    /**
+     * Epoch milliseconds
+     */
+    startedAt: number;
+};
+
+export type MatchCandidateDto = {
+    /**
+     * The first criterion this route failed; shadowed = it matched but an earlier route won
+     */
+    failed: 'sni' | 'remote_addr' | 'server_addr' | 'server_port' | 'shadowed' | 'subordinate';
+    id: string;
+};
+
+export type MatchRequestDto = {
+    /**
+     * Transport
+     */
+    protocol?: 'tcp' | 'udp';
+    /**
+     * The client's address ($remote_addr)
+     */
+    remote_addr: string;
+    /**
+     * The client's port
+     */
+    remote_port?: number;
+    /**
+     * The local address the connection arrives at ($server_addr)
+     */
+    server_addr: string;
+    /**
+     * The listener port ($server_port)
+     */
+    server_port: number;
+    /**
+     * SNI of the TLS handshake, if any
+     */
+    sni?: string;
+};
+
+export type MatchResultDto = {
+    matched?: string | null;
+    others: Array<MatchCandidateDto>;
+};
+
+export type ObjectCountsDto = {
+    services: number;
+    ssls: number;
+    stream_routes: number;
+    upstreams: number;
 };
 
 export type PluginMetadataDto = {
@@ -383,6 +473,24 @@ export type SslList = {
 export type SslWriteResult = {
     key: string;
     value: SslDto;
+};
+
+export type StatusDto = {
+    /**
+     * Connections and UDP sessions open now
+     */
+    activeConnections: number;
+    counts: ObjectCountsDto;
+    listeners: Array<ListenerStatusDto>;
+    /**
+     * Stream routes can be managed (proxy_mode)
+     */
+    streamEnabled: boolean;
+    /**
+     * Seconds since the service started
+     */
+    uptimeSeconds: number;
+    version: string;
 };
 
 export type StreamRouteDto = {
@@ -2288,3 +2396,99 @@ export type PatchUpstreamSubPathResponses = {
 };
 
 export type PatchUpstreamSubPathResponse = PatchUpstreamSubPathResponses[keyof PatchUpstreamSubPathResponses];
+
+export type DeleteConnectionsToNodeData = {
+    body?: never;
+    path?: never;
+    query: {
+        /**
+         * host:port, e.g. 127.0.0.1:3306
+         */
+        node: string;
+    };
+    url: '/strait/v1/connections';
+};
+
+export type DeleteConnectionsToNodeErrors = {
+    400: AdminErrorDto;
+};
+
+export type DeleteConnectionsToNodeError = DeleteConnectionsToNodeErrors[keyof DeleteConnectionsToNodeErrors];
+
+export type DeleteConnectionsToNodeResponses = {
+    200: ClosedCountDto;
+};
+
+export type DeleteConnectionsToNodeResponse = DeleteConnectionsToNodeResponses[keyof DeleteConnectionsToNodeResponses];
+
+export type ListConnectionsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        route_id?: string;
+        /**
+         * host:port
+         */
+        node?: string;
+    };
+    url: '/strait/v1/connections';
+};
+
+export type ListConnectionsResponses = {
+    200: ConnectionListDto;
+};
+
+export type ListConnectionsResponse = ListConnectionsResponses[keyof ListConnectionsResponses];
+
+export type DeleteConnectionData = {
+    body?: never;
+    path: {
+        id: number;
+    };
+    query?: never;
+    url: '/strait/v1/connections/{id}';
+};
+
+export type DeleteConnectionErrors = {
+    404: AdminErrorDto;
+};
+
+export type DeleteConnectionError = DeleteConnectionErrors[keyof DeleteConnectionErrors];
+
+export type DeleteConnectionResponses = {
+    200: ClosedCountDto;
+};
+
+export type DeleteConnectionResponse = DeleteConnectionResponses[keyof DeleteConnectionResponses];
+
+export type PostMatchData = {
+    body: MatchRequestDto;
+    path?: never;
+    query?: never;
+    url: '/strait/v1/match';
+};
+
+export type PostMatchErrors = {
+    400: AdminErrorDto;
+};
+
+export type PostMatchError = PostMatchErrors[keyof PostMatchErrors];
+
+export type PostMatchResponses = {
+    200: MatchResultDto;
+};
+
+export type PostMatchResponse = PostMatchResponses[keyof PostMatchResponses];
+
+export type GetStatusData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/strait/v1/status';
+};
+
+export type GetStatusResponses = {
+    200: StatusDto;
+};
+
+export type GetStatusResponse = GetStatusResponses[keyof GetStatusResponses];
