@@ -6,6 +6,8 @@ import { validationOptionsProvider } from './admin/validation-options.provider';
 import { STRAIT_CONFIG } from './common/strait-config.token';
 import type { StraitConfig } from './config/strait-config';
 import { EventBus } from './events/event-bus';
+import { ObservabilityService } from './observability/observability.service';
+import { TrafficController } from './observability/traffic.controller';
 import { PluginMetadataController } from './plugin-metadata/plugin-metadata.controller';
 import { PluginMetadataPolicy } from './plugin-metadata/plugin-metadata.policy';
 import { PluginsController } from './plugins/plugins.controller';
@@ -43,6 +45,7 @@ export class AppModule {
         StatusController,
         ConnectionsController,
         MatchController,
+        TrafficController,
       ],
       providers: [
         { provide: STRAIT_CONFIG, useValue: config },
@@ -60,6 +63,7 @@ export class AppModule {
         ServicesPolicy,
         PluginMetadataPolicy,
         ProxyRuntimeService,
+        ObservabilityService,
       ],
     };
   }

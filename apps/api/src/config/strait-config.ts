@@ -81,6 +81,17 @@ export interface DataEncryptionConfig {
   readonly keyringIsDefault: boolean;
 }
 
+export const ACCESS_LOG_OUTPUTS = ['off', 'stdout', 'file'] as const;
+
+export interface AccessLogConfig {
+  /** `strait.access_log.output`: off (default), stdout, or file. */
+  readonly output: (typeof ACCESS_LOG_OUTPUTS)[number];
+  /** Absolute path for `file`. */
+  readonly path: string;
+  /** Seconds between progress records of open connections; 0 = only when they close. */
+  readonly progressIntervalSeconds: number;
+}
+
 export interface PrometheusConfig {
   /** `prometheus` is in `stream_plugins` and `plugin_attr.prometheus.enable_export_server` is on. */
   readonly enabled: boolean;
@@ -110,6 +121,7 @@ export interface StraitConfig {
   readonly logLevel: LogLevel;
   /** `strait.udp.session_limit`; undefined leaves the engine's default. */
   readonly udpSessionLimit?: number;
+  readonly accessLog: AccessLogConfig;
   /** `apisix.ssl.fallback_sni`, lower-cased. */
   readonly fallbackSni?: string;
   readonly dataEncryption: DataEncryptionConfig;
@@ -156,6 +168,7 @@ export const DEFAULTS = Object.freeze({
   adminApiVersion: 'v3' as const,
   dashboardListen: Object.freeze({ host: '127.0.0.1', port: 9000 }),
   databasePath: 'data/strait.db',
+  accessLogPath: 'logs/access.log',
   logLevel: 'info' as LogLevel,
   enableEncryptFields: true,
   prometheusExportAddr: Object.freeze({ host: '127.0.0.1', port: 9091 }),

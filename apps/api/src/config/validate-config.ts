@@ -22,11 +22,13 @@ import {
   formatHostPort,
 } from './listener-entries';
 import {
+  ACCESS_LOG_OUTPUTS,
   DEFAULT_ALLOW_ADMIN,
   DEFAULT_KEYRING,
   DEFAULT_STREAM_PLUGINS,
   DEFAULTS,
   resolveStreamEnabled,
+  type AccessLogConfig,
   type AdminConfig,
   type AdminKey,
   type AdminRole,
@@ -123,6 +125,7 @@ export function validateConfig(raw: unknown, options: ValidateConfigOptions): St
   const udp = strait.section('udp');
   const udpSessionLimit = udp.optionalInteger('session_limit', { min: 1, max: 10_000_000 });
   udp.rejectUnreadKeys();
+  const accessLog = readAccessLog(strait.section('access_log'), options.homeDir);
   strait.rejectUnreadKeys();
 
   for (const name of root.unreadKeys()) {
@@ -154,6 +157,7 @@ export function validateConfig(raw: unknown, options: ValidateConfigOptions): St
     database,
     logLevel,
     udpSessionLimit,
+    accessLog,
     fallbackSni,
     dataEncryption,
     streamPlugins,
@@ -365,6 +369,20 @@ function readDatabase(section: ConfigSection, homeDir: string): { type: 'sqlite'
   section.rejectUnreadKeys();
   if (path === ':memory:') return { type: 'sqlite', path };
   return { type: 'sqlite', path: isAbsolute(path) ? path : resolve(homeDir, path) };
+}
+
+/** `strait.access_log`: one JSON line per connection; `progress_interval` adds records for long ones. */
+function readAccessLog(section: ConfigSection, homeDir: string): AccessLogConfig {
+  const output = section.optionalEnum('output', ACCESS_LOG_OUTPUTS) ?? 'off';
+  const path = section.optionalString('path') ?? DEFAULTS.accessLogPath;
+  const progressInterval =
+    section.optionalInteger('progress_interval', { min: 0, max: 86_400 }) ?? 0;
+  section.rejectUnreadKeys();
+  return {
+    output,
+    path: isAbsolute(path) ? path : resolve(homeDir, path),
+    progressIntervalSeconds: progressInterval,
+  };
 }
 
 function readStreamPlugins(root: ConfigSection): string[] {

@@ -1,0 +1,148 @@
+import type { ConnectionInfo, ConnectionSummary, LiveConnection } from '@strait/proxy';
+
+/** Upper bounds (seconds) of the upstream connect-time histogram buckets. */
+export const CONNECT_SECONDS_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+];
+const HISTORY_SECONDS = 300;
+const NO_ROUTE = '';
+
+export interface RouteCounters {
+  connectionsTotal: number;
+  active: number;
+  bytesFromClient: number;
+  bytesToClient: number;
+  statusTotals: Map<number, number>;
+  connectBuckets: number[];
+  connectCount: number;
+  connectSumSeconds: number;
+}
+
+export interface TrafficSample {
+  /** Epoch seconds. */
+  time: number;
+  connections: number;
+  bytesFromClient: number;
+  bytesToClient: number;
+}
+
+/**
+ * Per-route traffic (the engine reports the route when it opens a connection), fed by its events and a once-a-second look at the live
+ * table (bytes of long-lived connections count when they flow, not only when they close). Keeps
+ * totals for Prometheus and five minutes of per-second samples for the dashboard's charts.
+ * Work per connection is a few counter updates; nothing here runs per chunk.
+ */
+export class TrafficStats {
+  private readonly routes = new Map<string, RouteCounters>();
+  private readonly history = new Map<string, TrafficSample[]>();
+  /** Bytes of each open connection already counted, so each byte is counted once. */
+  private readonly counted = new Map<
+    number,
+    { fromClient: number; toClient: number; routeId: string }
+  >();
+  private readonly pending = new Map<string, TrafficSample>();
+
+  opened(info: ConnectionInfo): void {
+    const routeId = info.routeId ?? NO_ROUTE;
+    const counters = this.countersFor(routeId);
+    counters.connectionsTotal += 1;
+    counters.active += 1;
+    this.sampleFor(routeId).connections += 1;
+    this.counted.set(info.id, { fromClient: 0, toClient: 0, routeId });
+  }
+
+  closed(summary: ConnectionSummary): void {
+    const previous = this.counted.get(summary.id);
+    const routeId = summary.routeId ?? previous?.routeId ?? NO_ROUTE;
+    const counters = this.countersFor(routeId);
+    if (previous) counters.active = Math.max(0, counters.active - 1);
+    this.addBytes(
+      routeId,
+      summary.bytesFromClient - (previous?.fromClient ?? 0),
+      summary.bytesToClient - (previous?.toClient ?? 0),
+    );
+    this.counted.delete(summary.id);
+    counters.statusTotals.set(summary.status, (counters.statusTotals.get(summary.status) ?? 0) + 1);
+    if (summary.connectMs !== undefined) {
+      const seconds = summary.connectMs / 1000;
+      counters.connectCount += 1;
+      counters.connectSumSeconds += seconds;
+      const bucket = CONNECT_SECONDS_BUCKETS.findIndex((bound) => seconds <= bound);
+      if (bucket >= 0) counters.connectBuckets[bucket] += 1;
+    }
+  }
+
+  /** Called once a second: counts bytes that moved on open connections and closes the sample. */
+  tick(live: readonly LiveConnection[], nowSeconds: number): void {
+    for (const connection of live) {
+      const previous = this.counted.get(connection.id);
+      if (!previous) continue;
+      this.addBytes(
+        previous.routeId,
+        connection.bytesFromClient - previous.fromClient,
+        connection.bytesToClient - previous.toClient,
+      );
+      previous.fromClient = connection.bytesFromClient;
+      previous.toClient = connection.bytesToClient;
+    }
+    for (const [routeId, sample] of this.pending) {
+      const series = this.history.get(routeId) ?? [];
+      series.push({ ...sample, time: nowSeconds });
+      if (series.length > HISTORY_SECONDS) series.splice(0, series.length - HISTORY_SECONDS);
+      this.history.set(routeId, series);
+    }
+    this.pending.clear();
+  }
+
+  routeCounters(): ReadonlyMap<string, RouteCounters> {
+    return this.routes;
+  }
+
+  /** Per-second samples of the last `seconds` seconds, per route (seconds without traffic omitted). */
+  series(seconds: number, nowSeconds: number): Map<string, TrafficSample[]> {
+    const since = nowSeconds - seconds;
+    const result = new Map<string, TrafficSample[]>();
+    for (const [routeId, samples] of this.history) {
+      const recent = samples.filter((sample) => sample.time > since);
+      if (recent.length > 0) result.set(routeId, recent);
+    }
+    return result;
+  }
+
+  private addBytes(routeId: string, fromClient: number, toClient: number): void {
+    if (fromClient === 0 && toClient === 0) return;
+    const counters = this.countersFor(routeId);
+    counters.bytesFromClient += fromClient;
+    counters.bytesToClient += toClient;
+    const sample = this.sampleFor(routeId);
+    sample.bytesFromClient += fromClient;
+    sample.bytesToClient += toClient;
+  }
+
+  private countersFor(routeId: string): RouteCounters {
+    let counters = this.routes.get(routeId);
+    if (!counters) {
+      counters = {
+        connectionsTotal: 0,
+        active: 0,
+        bytesFromClient: 0,
+        bytesToClient: 0,
+        statusTotals: new Map(),
+        connectBuckets: CONNECT_SECONDS_BUCKETS.map(() => 0),
+        connectCount: 0,
+        connectSumSeconds: 0,
+      };
+      this.routes.set(routeId, counters);
+    }
+    return counters;
+  }
+
+  private sampleFor(routeId: string): TrafficSample {
+    let sample = this.pending.get(routeId);
+    if (!sample) {
+      sample = { time: 0, connections: 0, bytesFromClient: 0, bytesToClient: 0 };
+      this.pending.set(routeId, sample);
+    }
+    return sample;
+  }
+}
