@@ -159,7 +159,9 @@ export class AdminResourceService {
         if (!outcome.ok) throw AdminError.badRequest(`invalid sub-path: ${outcome.failedAt}`);
         // The body passed the parser's depth limit, but the path adds levels (500s past ~2000).
         if (nestingDepth(outcome.result) > MAX_JSON_NESTING) {
-          throw AdminError.badRequest(`invalid sub-path: nesting deeper than ${MAX_JSON_NESTING} levels`);
+          throw AdminError.badRequest(
+            `invalid sub-path: nesting deeper than ${MAX_JSON_NESTING} levels`,
+          );
         }
         merged = { ...outcome.result, update_time: epochSeconds() };
       } else {
@@ -253,7 +255,7 @@ function resolveId(
   conf: JsonObject,
   needId: boolean,
 ): string | number {
-  const bodyId = conf.id as string | number | undefined;
+  const bodyId = policy.idFromUrlOnly ? undefined : (conf.id as string | number | undefined);
   const id = urlId ?? bodyId;
   if (needId && (id === undefined || id === '')) {
     throw AdminError.badRequest(policy.missingIdMessage ?? `missing ${policy.label} id`);

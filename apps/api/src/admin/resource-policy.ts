@@ -13,6 +13,11 @@ export interface ResourcePolicy {
   label: string;
   /** Overrides `missing <label> id` (plugin_metadata says `missing plugin name`). */
   missingIdMessage?: string;
+  /**
+   * The id comes from the URL only; a body `id` is neither a source nor compared (APISIX's
+   * `no_id_res`: plugin_metadata, whose id is the plugin name).
+   */
+  idFromUrlOnly?: boolean;
   unsupportedMethods: readonly AdminMethod[];
   /** Keys allowed in `?filter=k%3Dv` (APISIX 3.13+: service_id, upstream_id on stream routes). */
   filterKeys: readonly string[];

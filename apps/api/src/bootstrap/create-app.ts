@@ -1,6 +1,7 @@
 import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
+import express from 'express';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../app.module';
 import type { StraitConfig } from '../config/strait-config';
@@ -25,7 +26,11 @@ export async function createApp(
   config: StraitConfig,
   options: { logger?: JsonLogger | false } = {},
 ): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+  // APISIX resource names are case-sensitive (/apisix/admin/Upstreams is an unknown resource
+  // type); Express reads this setting when it creates its router, so it is set before Nest starts.
+  const server = express();
+  server.set('case sensitive routing', true);
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), new ExpressAdapter(server), {
     bodyParser: false,
     abortOnError: false,
     logger: options.logger ?? new JsonLogger(config.logLevel),

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { ConfigError } from './config-error';
 import { DEFAULT_KEYRING, DEFAULT_STREAM_PLUGINS, type StraitConfig } from './strait-config';
 import { normaliseCidr, validateConfig } from './validate-config';
+import { parseConfigText } from './config-file';
 
 const homeDir = resolve('/srv/strait');
 
@@ -604,7 +605,7 @@ void describe('strait section', () => {
     rejects(
       { strait: { dashbord: {} } },
       'strait.dashbord',
-      'unknown key (expected one of: dashboard, database, log, udp)',
+      'unknown key (expected one of: access_log, dashboard, database, log, udp)',
     );
     rejects(
       { strait: { database: { file: 'x' } } },
@@ -681,5 +682,23 @@ void describe('normaliseCidr', () => {
     assert.equal(normaliseCidr('10.0.0.0/-1'), undefined);
     assert.equal(normaliseCidr('::/129'), undefined);
     assert.equal(normaliseCidr('example.com/8'), undefined);
+  });
+});
+
+describe('strait.access_log', () => {
+  it('defaults to off and resolves a relative file path against the home directory', () => {
+    const off = parseConfigText('apisix: {}\n', { homeDir: '/srv/strait' });
+    assert.equal(off.accessLog.output, 'off');
+    const file = parseConfigText('strait:\n  access_log: { output: file, path: logs/a.log, progress_interval: 30 }\n', {
+      homeDir: '/srv/strait',
+    });
+    assert.deepEqual(file.accessLog, { output: 'file', path: '/srv/strait/logs/a.log', progressIntervalSeconds: 30 });
+  });
+
+  it('names the key of a bad output', () => {
+    assert.throws(
+      () => parseConfigText('strait:\n  access_log: { output: syslog }\n', { homeDir: '/srv/strait' }),
+      (error: unknown) => (error as { key?: string }).key === 'strait.access_log.output',
+    );
   });
 });

@@ -39,7 +39,10 @@ export function createAdminAccessMiddleware(options: AdminAccessOptions) {
       return;
     }
     // Mounted under a prefix, request.path is relative to it: test the full path.
-    if (request.method === 'HEAD' && /^\/apisix\/admin\/?$/.test(request.originalUrl.split('?')[0])) {
+    if (
+      request.method === 'HEAD' &&
+      /^\/apisix\/admin\/?$/.test(request.originalUrl.split('?')[0])
+    ) {
       sendAdminJson(response, 200, undefined);
       return;
     }

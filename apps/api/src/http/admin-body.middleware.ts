@@ -10,7 +10,11 @@ export const MAX_ADMIN_BODY_BYTES = 1572864;
  * always JSON; an empty body is "no body" (undefined), which the handlers turn into APISIX's own
  * messages. Bodies over the limit are refused without being buffered.
  */
-export function adminBodyMiddleware(request: Request, response: Response, next: NextFunction): void {
+export function adminBodyMiddleware(
+  request: Request,
+  response: Response,
+  next: NextFunction,
+): void {
   if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS') {
     next();
     return;
@@ -44,7 +48,10 @@ export function adminBodyMiddleware(request: Request, response: Response, next: 
     }
     const nestingError = findExcessiveNesting(raw);
     if (nestingError !== undefined) {
-      sendAdminJson(response, 400, { error_msg: `invalid request body: ${nestingError}`, req_body: raw });
+      sendAdminJson(response, 400, {
+        error_msg: `invalid request body: ${nestingError}`,
+        req_body: raw,
+      });
       return;
     }
     try {
@@ -72,8 +79,13 @@ function refuseOversized(request: Request, response: Response, size: number): vo
 /**
  * `__proto__` as a JSON key is an own property after JSON.parse, but a later spread or merge would
  * turn it into a prototype change; no APISIX object uses such a key, so it is refused outright.
+ * Numbers beyond the double range (Infinity) are refused too: JSON cannot store them.
  */
 function rejectPrototypeKeys(key: string, value: unknown): unknown {
   if (key === '__proto__') throw new SyntaxError('the key "__proto__" is not allowed');
+  // `1e400` parses as Infinity, passes `number` schemas, then is stored as JSON null.
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    throw new SyntaxError(`the number at "${key}" is out of range`);
+  }
   return value;
 }

@@ -9,6 +9,7 @@ export class PluginMetadataPolicy implements ResourcePolicy {
   readonly kind = 'plugin_metadata' as const;
   readonly label = 'plugin_metadata';
   readonly missingIdMessage = 'missing plugin name';
+  readonly idFromUrlOnly = true;
   readonly unsupportedMethods = ['POST', 'PATCH'] as const;
   readonly filterKeys = [] as const;
 

@@ -20,9 +20,7 @@ export function upstream(): { nodes: Record<string, number>; type: string } {
 }
 
 /** The integration app with stream routes enabled (APISIX needs `proxy_mode` to include stream). */
-export function startStreamApp(
-  options: Parameters<typeof startTestApp>[0] = {},
-): Promise<TestApp> {
+export function startStreamApp(options: Parameters<typeof startTestApp>[0] = {}): Promise<TestApp> {
   return startTestApp({ apisixYaml: 'proxy_mode: http&stream', ...options });
 }
 
@@ -36,7 +34,10 @@ export function assertAdminHeaders(reply: Reply): void {
 export function assertJson(reply: Reply, status: number, body: unknown): void {
   assert.equal(reply.status, status, `status of ${reply.text}`);
   assertAdminHeaders(reply);
-  assert.ok(reply.text.endsWith('}\n') || reply.text.endsWith(']\n'), `trailing newline: ${reply.text}`);
+  assert.ok(
+    reply.text.endsWith('}\n') || reply.text.endsWith(']\n'),
+    `trailing newline: ${reply.text}`,
+  );
   assert.deepEqual(reply.json, body);
 }
 
@@ -79,10 +80,11 @@ export function assertWriteResult(
   assert.ok(reply.text.endsWith('}\n'));
   assert.deepEqual(Object.keys(reply.json as object).sort(), ['key', 'value']);
   assert.equal(reply.json.key, key);
-  const { create_time: created, update_time: updated, ...rest } = reply.json.value as Record<
-    string,
-    unknown
-  >;
+  const {
+    create_time: created,
+    update_time: updated,
+    ...rest
+  } = reply.json.value as Record<string, unknown>;
   assertTimestamp(created);
   assertTimestamp(updated);
   assert.deepEqual(rest, expected);
@@ -95,7 +97,12 @@ export function assertStoredItem(reply: Reply, key: string): Record<string, unkn
   assertAdminHeaders(reply);
   assert.equal(reply.headers.get('x-api-version'), 'v3');
   assert.ok(reply.text.endsWith('}\n'));
-  assert.deepEqual(Object.keys(reply.json as object), ['key', 'value', 'createdIndex', 'modifiedIndex']);
+  assert.deepEqual(Object.keys(reply.json as object), [
+    'key',
+    'value',
+    'createdIndex',
+    'modifiedIndex',
+  ]);
   assert.equal(reply.json.key, key);
   assert.ok(Number.isInteger(reply.json.createdIndex) && reply.json.createdIndex > 0);
   assert.ok(Number.isInteger(reply.json.modifiedIndex));
