@@ -19,7 +19,12 @@ describe('seed example: MySQL through a server_addr + server_port route', () => 
     plainPort = await freeTcpPort();
     filteredPort = await freeTcpPort('127.0.0.10');
     strait = await StraitProcess.start({
-      apisixYaml: ['stream_proxy:', '  tcp:', `    - ${plainPort}`, `    - "127.0.0.10:${filteredPort}"`].join('\n'),
+      apisixYaml: [
+        'stream_proxy:',
+        '  tcp:',
+        `    - ${plainPort}`,
+        `    - "127.0.0.10:${filteredPort}"`,
+      ].join('\n'),
     });
   });
 
@@ -43,7 +48,18 @@ describe('seed example: MySQL through a server_addr + server_port route', () => 
 }`;
     const curl = spawnSync(
       'curl',
-      ['-s', '-w', '\n%{http_code}', `${strait.adminUrl}/apisix/admin/stream_routes/1`, '-H', `X-API-KEY: ${ADMIN_KEY}`, '-X', 'PUT', '-d', body],
+      [
+        '-s',
+        '-w',
+        '\n%{http_code}',
+        `${strait.adminUrl}/apisix/admin/stream_routes/1`,
+        '-H',
+        `X-API-KEY: ${ADMIN_KEY}`,
+        '-X',
+        'PUT',
+        '-d',
+        body,
+      ],
       { encoding: 'utf8' },
     );
     assert.equal(curl.status, 0, curl.stderr);
@@ -56,7 +72,10 @@ describe('seed example: MySQL through a server_addr + server_port route', () => 
   });
 
   it('connects the mysql client through 127.0.0.10 and runs queries', () => {
-    const result = mariadb.sql('SELECT 6 * 7; SELECT @@port;', { host: '127.0.0.10', port: filteredPort });
+    const result = mariadb.sql('SELECT 6 * 7; SELECT @@port;', {
+      host: '127.0.0.10',
+      port: filteredPort,
+    });
     assert.equal(result.status, 0, result.stderr);
     const [answer, backendPort] = result.stdout.trim().split('\n');
     assert.equal(answer, '42');

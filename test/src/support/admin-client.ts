@@ -33,3 +33,28 @@ export async function admin(
   }
   return { status: response.status, headers: response.headers, text, json };
 }
+
+/** `admin()` that fails the test unless the answer is 2xx; for setup steps. */
+export async function adminOk(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<AdminAnswer> {
+  const answer = await admin(baseUrl, method, path, body);
+  if (answer.status < 200 || answer.status > 299) {
+    throw new Error(`${method} ${path} answered ${answer.status}: ${answer.text}`);
+  }
+  return answer;
+}
+
+/**
+ * Closes every open connection and UDP session through the admin API. UDP sessions live until
+ * their idle timeout and a SIGTERM drain waits for them, so UDP specs call this before stop().
+ */
+export async function closeAllConnections(baseUrl: string): Promise<void> {
+  const listed = await adminOk(baseUrl, 'GET', '/strait/v1/connections');
+  for (const connection of listed.json.list as { id: number }[]) {
+    await admin(baseUrl, 'DELETE', `/strait/v1/connections/${connection.id}`);
+  }
+}

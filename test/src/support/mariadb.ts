@@ -25,7 +25,12 @@ export class MariaDbServer {
     const dataDir = mkdtempSync(join(tmpdir(), 'strait-mariadb-'));
     const install = spawnSync(
       '/usr/bin/mariadb-install-db',
-      [`--datadir=${dataDir}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'],
+      [
+        `--datadir=${dataDir}`,
+        '--user=root',
+        '--auth-root-authentication-method=normal',
+        '--skip-test-db',
+      ],
       { encoding: 'utf8' },
     );
     if (install.status !== 0) throw new Error(`mariadb-install-db failed: ${install.stderr}`);
@@ -54,22 +59,37 @@ export class MariaDbServer {
         `GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;`,
       { socket: true, password: null },
     );
-    if (setPassword.status !== 0) throw new Error(`cannot set the root password: ${setPassword.stderr}`);
+    if (setPassword.status !== 0)
+      throw new Error(`cannot set the root password: ${setPassword.stderr}`);
     return server;
   }
 
   /** Runs the real `mysql` client, over the socket or over TCP to `host:port`. */
   sql(
     statement: string,
-    options: { socket?: boolean; host?: string; port?: number; password?: string | null; timeoutMs?: number } = {},
+    options: {
+      socket?: boolean;
+      host?: string;
+      port?: number;
+      password?: string | null;
+      timeoutMs?: number;
+    } = {},
   ) {
     const args = ['--batch', '--skip-column-names', '-u', 'root', '--connect-timeout=5'];
     const password = options.password === undefined ? MARIADB_ROOT_PASSWORD : options.password;
     if (password !== null) args.push(`--password=${password}`);
     if (options.socket) args.push(`--socket=${join(this.dataDir, 'mysqld.sock')}`);
-    else args.push('--protocol=TCP', `--host=${options.host ?? '127.0.0.1'}`, `--port=${options.port ?? this.port}`);
+    else
+      args.push(
+        '--protocol=TCP',
+        `--host=${options.host ?? '127.0.0.1'}`,
+        `--port=${options.port ?? this.port}`,
+      );
     args.push('-e', statement);
-    return spawnSync('/usr/bin/mysql', args, { encoding: 'utf8', timeout: options.timeoutMs ?? 15_000 });
+    return spawnSync('/usr/bin/mysql', args, {
+      encoding: 'utf8',
+      timeout: options.timeoutMs ?? 15_000,
+    });
   }
 
   async stop(): Promise<void> {

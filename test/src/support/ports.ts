@@ -27,3 +27,27 @@ export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
   await new Promise<void>((resolve) => socket.close(() => resolve()));
   return port;
 }
+
+/**
+ * `count` consecutive TCP ports free on `host`, for `"a-b"` listener ranges. Picked below the
+ * kernel's ephemeral range (32768+) so outgoing connections of other tests cannot take them
+ * between the probe and the service's bind; bounded attempts.
+ */
+export async function freeTcpPortRange(count: number, host = '127.0.0.1'): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const first = 20_000 + Math.floor(Math.random() * 12_000);
+    const servers: ReturnType<typeof createServer>[] = [];
+    let ok = true;
+    for (let port = first; port < first + count && ok; port += 1) {
+      const server = createServer();
+      ok = await new Promise<boolean>((resolve) => {
+        server.once('error', () => resolve(false));
+        server.listen(port, host, () => resolve(true));
+      });
+      if (ok) servers.push(server);
+    }
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    if (ok) return first;
+  }
+  throw new Error(`no ${count} consecutive free ports found on ${host}`);
+}

@@ -14,6 +14,8 @@ export interface StraitOptions {
   apisixYaml?: string;
   /** Extra YAML placed under `deployment.admin:` (allow_admin etc.). */
   adminYaml?: string;
+  /** Extra YAML lines under `strait:`, written verbatim (indent them by two spaces). */
+  straitYaml?: string;
   /** Extra top-level YAML (deployment overrides, strait section additions). */
   extraYaml?: string;
   /** Leave `deployment.admin.admin_key` out, so the service generates its own key. */
@@ -54,6 +56,7 @@ export async function buildConfig(
       `  dashboard: { listen: { ip: 127.0.0.1, port: ${dashboardPort} } }`,
       `  database: { type: sqlite, path: ${join(dataDir, 'strait.db')} }`,
       '  log: { level: info }',
+      options.straitYaml ?? '',
       options.extraYaml ?? '',
     ].join('\n');
   return { text, adminPort, dashboardPort };

@@ -1,0 +1,41 @@
+/** Deadlines instead of sleeps: every wait in the e2e tier is bounded and names what it waited for. */
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Rejects when `promise` has not settled within `ms`. */
+export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`deadline of ${ms} ms passed: ${what}`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+/**
+ * Polls `probe` (sync or async) every `intervalMs` until it returns something truthy, and
+ * returns that; rejects with `what` once `ms` have passed.
+ */
+export async function waitFor<T>(
+  probe: () => T | Promise<T>,
+  ms: number,
+  what: string,
+  intervalMs = 10,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`deadline of ${ms} ms passed: ${what}`);
+    await delay(intervalMs);
+  }
+}
