@@ -225,7 +225,7 @@ describe('runtime endpoints', () => {
     assert.equal((await exchange(port.none, 'x')).data, '');
   });
 
-  it('the viewer key can GET the runtime endpoints but cannot close connections', async () => {
+  it('the viewer key can read the runtime endpoints (and ask the debugger) but cannot close connections', async () => {
     const client = await open(port.other, 'e2');
     const asViewer = (method: string, path: string, body?: unknown) =>
       admin(strait.adminUrl, method, path, body, { key: VIEWER_KEY });
@@ -245,6 +245,13 @@ describe('runtime endpoints', () => {
       assert.equal(refused.json.description, 'invalid method for role viewer');
     }
     await client.roundTrip('alive', 'e2:alive');
+    // The match debugger only reads, so a viewer may POST to it.
+    const explained = await asViewer('POST', '/strait/v1/match', {
+      remote_addr: '127.0.0.1',
+      server_addr: '127.0.0.1',
+      server_port: port.other,
+    });
+    assert.equal(explained.status, 200, explained.text);
     const anonymous = await admin(strait.adminUrl, 'GET', '/strait/v1/connections', undefined, {
       key: null,
     });

@@ -122,6 +122,8 @@ export interface StraitConfig {
   /** `strait.udp.session_limit`; undefined leaves the engine's default. */
   readonly udpSessionLimit?: number;
   readonly accessLog: AccessLogConfig;
+  /** `strait.drain_timeout`: seconds SIGTERM waits for open connections before cutting them. */
+  readonly drainTimeoutSeconds: number;
   /** `apisix.ssl.fallback_sni`, lower-cased. */
   readonly fallbackSni?: string;
   readonly dataEncryption: DataEncryptionConfig;
@@ -169,6 +171,7 @@ export const DEFAULTS = Object.freeze({
   dashboardListen: Object.freeze({ host: '127.0.0.1', port: 9000 }),
   databasePath: 'data/strait.db',
   accessLogPath: 'logs/access.log',
+  drainTimeoutSeconds: 10,
   logLevel: 'info' as LogLevel,
   enableEncryptFields: true,
   prometheusExportAddr: Object.freeze({ host: '127.0.0.1', port: 9091 }),

@@ -605,7 +605,7 @@ void describe('strait section', () => {
     rejects(
       { strait: { dashbord: {} } },
       'strait.dashbord',
-      'unknown key (expected one of: access_log, dashboard, database, log, udp)',
+      'unknown key (expected one of: access_log, dashboard, database, drain_timeout, log, udp)',
     );
     rejects(
       { strait: { database: { file: 'x' } } },

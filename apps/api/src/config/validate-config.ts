@@ -126,6 +126,8 @@ export function validateConfig(raw: unknown, options: ValidateConfigOptions): St
   const udpSessionLimit = udp.optionalInteger('session_limit', { min: 1, max: 10_000_000 });
   udp.rejectUnreadKeys();
   const accessLog = readAccessLog(strait.section('access_log'), options.homeDir);
+  const drainTimeoutSeconds =
+    strait.optionalInteger('drain_timeout', { min: 0, max: 86_400 }) ?? DEFAULTS.drainTimeoutSeconds;
   strait.rejectUnreadKeys();
 
   for (const name of root.unreadKeys()) {
@@ -158,6 +160,7 @@ export function validateConfig(raw: unknown, options: ValidateConfigOptions): St
     logLevel,
     udpSessionLimit,
     accessLog,
+    drainTimeoutSeconds,
     fallbackSni,
     dataEncryption,
     streamPlugins,

@@ -57,7 +57,7 @@ export function createAdminAccessMiddleware(options: AdminAccessOptions) {
         deny(response, 'wrong apikey');
         return;
       }
-      if (role === 'viewer' && request.method !== 'GET') {
+      if (role === 'viewer' && !viewerMayCall(request.method, request.originalUrl.split('?')[0])) {
         deny(response, 'invalid method for role viewer');
         return;
       }
@@ -65,6 +65,16 @@ export function createAdminAccessMiddleware(options: AdminAccessOptions) {
     response.setHeader('X-API-VERSION', options.apiVersion);
     next();
   };
+}
+
+/**
+ * Viewers may only read. APISIX equates that with GET; Strait's match debugger is a read that
+ * needs a body, so its POST is a read too.
+ */
+const READ_ONLY_POSTS = new Set(['/strait/v1/match']);
+
+function viewerMayCall(method: string, path: string): boolean {
+  return method === 'GET' || (method === 'POST' && READ_ONLY_POSTS.has(path));
 }
 
 function deny(response: Response, description: string): void {
