@@ -1,0 +1,13 @@
+'use client';
+
+import { Suspense } from 'react';
+import { sslEditor } from '../../../components/editors/ssl-editor';
+import { FormPage } from '../../../components/form/form-page';
+
+export default function SslEditPage() {
+  return (
+    <Suspense>
+      <FormPage definition={sslEditor} />
+    </Suspense>
+  );
+}

@@ -1,0 +1,13 @@
+'use client';
+
+import { Suspense } from 'react';
+import { streamRouteEditor } from '../../../components/editors/stream-route-editor';
+import { FormPage } from '../../../components/form/form-page';
+
+export default function StreamRouteNewPage() {
+  return (
+    <Suspense>
+      <FormPage definition={streamRouteEditor} />
+    </Suspense>
+  );
+}

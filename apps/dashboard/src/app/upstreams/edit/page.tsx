@@ -1,0 +1,13 @@
+'use client';
+
+import { Suspense } from 'react';
+import { upstreamEditor } from '../../../components/editors/upstream-form';
+import { FormPage } from '../../../components/form/form-page';
+
+export default function UpstreamEditPage() {
+  return (
+    <Suspense>
+      <FormPage definition={upstreamEditor} />
+    </Suspense>
+  );
+}
