@@ -6,6 +6,8 @@ import { validationOptionsProvider } from './admin/validation-options.provider';
 import { STRAIT_CONFIG } from './common/strait-config.token';
 import type { StraitConfig } from './config/strait-config';
 import { EventBus } from './events/event-bus';
+import { HealthController } from './health/health.controller';
+import { HealthService } from './health/health.service';
 import { ObservabilityService } from './observability/observability.service';
 import { TrafficController } from './observability/traffic.controller';
 import { PluginMetadataController } from './plugin-metadata/plugin-metadata.controller';
@@ -46,6 +48,7 @@ export class AppModule {
         ConnectionsController,
         MatchController,
         TrafficController,
+        HealthController,
       ],
       providers: [
         { provide: STRAIT_CONFIG, useValue: config },
@@ -64,6 +67,7 @@ export class AppModule {
         PluginMetadataPolicy,
         ProxyRuntimeService,
         ObservabilityService,
+        HealthService,
       ],
     };
   }

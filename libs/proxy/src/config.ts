@@ -62,6 +62,8 @@ export interface ActiveHealthCheckSpec {
   unhealthyInterval: number;
   unhealthyTcpFailures: number;
   unhealthyTimeouts: number;
+  /** Probes in flight at once per upstream (lua-resty-healthcheck default 10). */
+  concurrency?: number;
   /** UDP probes (beyond APISIX): payload to send and the reply expected (hex-free UTF-8 or base64 by caller). */
   udpSend?: Buffer;
   udpExpect?: Buffer;
@@ -116,8 +118,27 @@ export interface StreamRouteSpec {
    */
   upstream?: UpstreamSpec;
   upstreamError?: string;
-  /** Stream plugin configurations keyed by plugin name (already merged with the service's). */
+  /**
+   * Stream plugin configurations keyed by plugin name (already merged with the service's), in
+   * APISIX's shapes (spec 4), validated by the control plane; the engine fills in schema defaults.
+   * One exception: traffic-split's `weighted_upstreams[]` carry engine upstreams, see
+   * {@link TrafficSplitWeightedUpstream}.
+   */
   plugins?: Record<string, unknown>;
+}
+
+/**
+ * One `traffic-split` `rules[].weighted_upstreams[]` entry as the engine reads it. The adapter
+ * resolves `upstream_id` and maps an inline `upstream` into `upstream` (an UpstreamSpec, keyed
+ * `/apisix/upstreams/<id>` or e.g. `/apisix/stream_routes/1#traffic-split/0/1`). An entry with
+ * `upstream_id` but no `upstream` names a missing upstream: connections that reach its rule are
+ * closed (500), as APISIX does. An entry with neither means the route's own upstream.
+ */
+export interface TrafficSplitWeightedUpstream {
+  upstream_id?: string | number;
+  upstream?: UpstreamSpec;
+  /** Default 1; 0 is never picked. */
+  weight?: number;
 }
 
 export interface CertificateSpec {
@@ -140,13 +161,26 @@ export interface ProxyConfig {
   certificates: CertificateSpec[];
   /** Used when a TLS client sends no SNI (apisix.ssl.fallback_sni). */
   fallbackSni?: string;
+  /**
+   * Stored `plugin_metadata` objects by plugin name (`{syslog: {log_format: {...}}}`), for the
+   * plugins that read metadata (syslog's `log_format` and `max_pending_entries`).
+   */
+  pluginMetadata?: Record<string, unknown>;
 }
 
 export interface ProxyEngineOptions {
   /** Maximum UDP sessions per listener; the oldest is evicted first. */
   udpSessionLimit?: number;
-  /** Seconds a TLS handshake (or PROXY header) may take before the client is cut. */
+  /**
+   * Seconds from accept until the PROXY header (proxyProtocol listeners) and the TLS handshake
+   * (tls listeners) are complete; a client still short of that is cut. Default 10.
+   */
   handshakeTimeout?: number;
+  /**
+   * OpenSSL cipher list for TLS listeners (apisix.ssl.ssl_ciphers); Node's default when unset.
+   * TLS 1.1 (an SSL object's `protocols`) needs `...:@SECLEVEL=0` here under OpenSSL 3.
+   */
+  tlsCiphers?: string;
   /** Default idle timeout in seconds when an upstream sets none (nginx proxy_timeout 10m). */
   defaultIdleTimeout?: number;
   /** Default connect timeout in seconds when an upstream sets none (nginx 60s). */

@@ -5,6 +5,8 @@
  */
 export * from './config';
 export * from './engine';
+export * from './tls';
+export * from './health';
 export { compileRouteTable, isValidIpOrCidr, RoutingError } from './routing';
 export type {
   ConnectionContext,
@@ -15,3 +17,11 @@ export type {
 } from './routing';
 export { createBalancerRegistry } from './balancing';
 export type { BalancerRegistry, ConnectFailure, NodeAttempts } from './balancing';
+export {
+  createPluginPipeline,
+  type PluginLogger,
+  type PluginPipeline,
+  type PluginPipelineOptions,
+  type PluginPipelineStats,
+  type SyslogSinkStats,
+} from './plugins';

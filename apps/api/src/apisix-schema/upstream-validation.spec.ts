@@ -176,7 +176,7 @@ describe('upstream: rejected bodies (spec §1.8, scenarios 24-27, 34)', () => {
       ),
     );
     assert.deepEqual(
-      validateUpstream({ nodes, checks: { active: { type: 'udp' } } }),
+      validateUpstream({ nodes, checks: { active: { type: 'grpc' } } }),
       rejected(
         'invalid configuration: property "checks" validation failed: property "active" validation failed: property "type" validation failed: matches none of the enum values',
       ),
@@ -185,6 +185,25 @@ describe('upstream: rejected bodies (spec §1.8, scenarios 24-27, 34)', () => {
       validateUpstream({ nodes, checks: { active: { req_headers: ['a', 1] } } }),
       rejected(
         'invalid configuration: property "checks" validation failed: property "active" validation failed: property "req_headers" validation failed: failed to validate item 2: wrong type: expected string, got number',
+      ),
+    );
+  });
+
+  it('Strait extension: active UDP checks with udp_request and udp_response', () => {
+    assert.deepEqual(
+      validateUpstream({
+        nodes,
+        checks: {
+          active: { type: 'udp', udp_request: 'ping', udp_response: 'pong', timeout: 0.5 },
+          passive: { type: 'tcp', unhealthy: { timeouts: 3 } },
+        },
+      }),
+      { ok: true },
+    );
+    assert.deepEqual(
+      validateUpstream({ nodes, checks: { active: { type: 'udp', udp_response: '' } } }),
+      rejected(
+        'invalid configuration: property "checks" validation failed: property "active" validation failed: property "udp_response" validation failed: string too short, expected at least 1, got 0',
       ),
     );
   });

@@ -78,7 +78,13 @@ export class ObservabilityService implements OnApplicationBootstrap, OnApplicati
           (connection) => connection.listenerId === listener.id && connection.protocol === 'udp',
         ).length,
       })),
-      nodeHealth: [],
+      nodeHealth: this.runtime.engine.health().flatMap((upstream) =>
+        upstream.nodes.map((node) => ({
+          upstream: upstream.upstreamKey,
+          node: node.node,
+          healthy: node.healthy,
+        })),
+      ),
       accessLogDropped: this.accessLog.dropped,
     });
   }

@@ -44,7 +44,19 @@ export function mapToProxyConfig(context: MapperContext): ProxyConfig {
       context.onSkipped('ssls', ssl.id, String(error));
     }
   }
-  return { routes, certificates, fallbackSni: context.fallbackSni };
+  return {
+    routes,
+    certificates,
+    fallbackSni: context.fallbackSni,
+    pluginMetadata: mapPluginMetadata(context),
+  };
+}
+
+/** Stored plugin_metadata objects by plugin name (their id); undefined when there are none. */
+function mapPluginMetadata(context: MapperContext): Record<string, unknown> | undefined {
+  const metadata = context.view.list('plugin_metadata');
+  if (metadata.length === 0) return undefined;
+  return Object.fromEntries(metadata.map((object) => [object.id, object.value]));
 }
 
 function mapRoute(route: StoredObject, context: MapperContext): StreamRouteSpec | undefined {
@@ -67,6 +79,7 @@ function mapRoute(route: StoredObject, context: MapperContext): StreamRouteSpec 
     sni: typeof value.sni === 'string' ? normaliseSni(value.sni) : undefined,
     plugins: mergePlugins(value.plugins, service?.value.plugins),
   };
+  resolveTrafficSplit(spec.plugins, route, service, context);
   const resolved = resolveUpstream(route, service, context);
   if ('error' in resolved) spec.upstreamError = resolved.error;
   else spec.upstream = resolved.upstream;
@@ -159,7 +172,7 @@ export function mapUpstream(
 }
 
 /** Hash form `{"host:port": weight}` (IPv6 as `[::1]:80`) or array form with priorities. */
-function mapNodes(nodes: unknown): UpstreamNodeSpec[] {
+export function mapNodes(nodes: unknown): UpstreamNodeSpec[] {
   if (Array.isArray(nodes)) {
     return nodes.filter(isJsonObject).map((node) => ({
       host: stripBrackets(String(node.host)),
@@ -198,6 +211,11 @@ function mapChecks(checks: unknown): HealthCheckSpec | undefined {
       unhealthyInterval: numberOr(unhealthy.interval, 1),
       unhealthyTcpFailures: numberOr(unhealthy.tcp_failures, 2),
       unhealthyTimeouts: numberOr(unhealthy.timeouts, 3),
+      concurrency: numberOr(active.concurrency, 10),
+      // Strait extension (type udp): UTF-8 payload sent and reply expected.
+      udpSend: typeof active.udp_request === 'string' ? Buffer.from(active.udp_request) : undefined,
+      udpExpect:
+        typeof active.udp_response === 'string' ? Buffer.from(active.udp_response) : undefined,
     };
   }
   if (isJsonObject(checks.passive)) {
@@ -239,6 +257,58 @@ function mapCertificate(ssl: StoredObject, context: MapperContext): CertificateS
       ? (value.ssl_protocols as CertificateSpec['protocols'])
       : undefined,
   };
+}
+
+/**
+ * traffic-split's weighted upstreams as the engine reads them (TrafficSplitWeightedUpstream):
+ * `upstream_id` resolved to the stored upstream and an inline `upstream` mapped in place, both
+ * into engine UpstreamSpecs. A dangling `upstream_id` is left without `upstream`; the engine then
+ * closes connections reaching that rule (500), as APISIX does. The merged plugins object is a
+ * fresh copy per apply, so the conf is rewritten on a copy, never on the stored object.
+ */
+function resolveTrafficSplit(
+  plugins: Record<string, unknown> | undefined,
+  route: StoredObject,
+  service: StoredObject | undefined,
+  context: MapperContext,
+): void {
+  const conf = plugins?.['traffic-split'];
+  if (!plugins || !isJsonObject(conf) || !Array.isArray(conf.rules)) return;
+  // The conf is the route's unless only the service has one (spec 3.6 merge).
+  const routePlugins = route.value.plugins;
+  const owner =
+    (isJsonObject(routePlugins) && routePlugins['traffic-split'] !== undefined) || !service
+      ? { object: route, label: 'stream_routes' }
+      : { object: service, label: 'services' };
+  const rules = conf.rules.map((rule: unknown, ruleIndex: number) => {
+    if (!isJsonObject(rule) || !Array.isArray(rule.weighted_upstreams)) return rule;
+    const weighted = rule.weighted_upstreams.map((entry: unknown, entryIndex: number) => {
+      if (!isJsonObject(entry)) return entry;
+      if (isJsonObject(entry.upstream)) {
+        const key = `/apisix/${owner.label}/${owner.object.id}#traffic-split/${ruleIndex}/${entryIndex}`;
+        return {
+          ...entry,
+          upstream: mapUpstream(entry.upstream, key, String(owner.object.modifiedIndex), context),
+        };
+      }
+      if (entry.upstream_id !== undefined) {
+        const stored = context.view.get('upstreams', entry.upstream_id);
+        if (!stored) return { ...entry };
+        return {
+          ...entry,
+          upstream: mapUpstream(
+            stored.value,
+            `/apisix/upstreams/${stored.id}`,
+            String(stored.modifiedIndex),
+            context,
+          ),
+        };
+      }
+      return entry;
+    });
+    return { ...rule, weighted_upstreams: weighted };
+  });
+  plugins['traffic-split'] = { ...conf, rules };
 }
 
 /** spec 3.6: the route is the base; service plugins fill in only names the route lacks. */

@@ -5,7 +5,13 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { createProxyEngine, type BoundListener, type ProxyEngine } from '@strait/proxy';
+import {
+  createPluginPipeline,
+  createProxyEngine,
+  type BoundListener,
+  type PluginPipeline,
+  type ProxyEngine,
+} from '@strait/proxy';
 import { STRAIT_CONFIG } from '../common/strait-config.token';
 import type { StraitConfig } from '../config/strait-config';
 import { PrivateKeyFields } from '../crypto/private-key-fields';
@@ -17,7 +23,6 @@ import { mapToProxyConfig } from './proxy-config.mapper';
 import { StoreView } from './store-view';
 
 const STORE_ACTIONS: readonly StoreAction[] = ['created', 'updated', 'deleted'];
-const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 
 /**
  * The adapter between the control plane and the in-process engine: loads every stored object on
@@ -30,6 +35,8 @@ export class ProxyRuntimeService implements OnApplicationBootstrap, OnApplicatio
   private readonly logger = new Logger('ProxyRuntime');
   private readonly view = new StoreView();
   readonly engine: ProxyEngine;
+  /** The stream plugins; `plugins.stats()` has limit-conn counts and syslog delivery counters. */
+  readonly plugins: PluginPipeline;
   private boundListeners: BoundListener[] = [];
   private unsubscribers: (() => void)[] = [];
 
@@ -39,7 +46,17 @@ export class ProxyRuntimeService implements OnApplicationBootstrap, OnApplicatio
     private readonly bus: EventBus,
     private readonly privateKeys: PrivateKeyFields,
   ) {
-    this.engine = createProxyEngine({ udpSessionLimit: config.udpSessionLimit });
+    const pluginLogger = new Logger('StreamPlugins');
+    this.plugins = createPluginPipeline({
+      logger: {
+        warn: (msg, fields) => pluginLogger.warn({ msg, ...fields }),
+        error: (msg, fields) => pluginLogger.error({ msg, ...fields }),
+      },
+    });
+    this.engine = createProxyEngine({
+      udpSessionLimit: config.udpSessionLimit,
+      prereadPipeline: this.plugins,
+    });
   }
 
   /** Every configured listener with the id it was bound under and whether it is open now. */
@@ -104,7 +121,7 @@ export class ProxyRuntimeService implements OnApplicationBootstrap, OnApplicatio
   }
 
   /** Stops accepting and lets open connections finish within the drain timeout. */
-  async drain(timeoutMs = DEFAULT_DRAIN_TIMEOUT_MS): Promise<void> {
+  async drain(timeoutMs = this.config.drainTimeoutSeconds * 1000): Promise<void> {
     await this.engine.close({ drainTimeoutMs: timeoutMs });
   }
 

@@ -19,6 +19,8 @@ import {
 } from '../common/resource-properties';
 
 const HEALTH_CHECK_TYPES = ['http', 'https', 'tcp'] as const;
+/** Strait extension: active checks may also probe UDP nodes. */
+const ACTIVE_HEALTH_CHECK_TYPES = [...HEALTH_CHECK_TYPES, 'udp'] as const;
 const HTTP_METHODS = [
   'GET',
   'POST',
@@ -257,13 +259,15 @@ export class HealthCheckActiveUnhealthyDto {
 /** Probes sent to every node on a timer (`health_checker_active`). */
 export class HealthCheckActiveDto {
   @ApiPropertyOptional({
-    description: 'Probe kind; stream upstreams use tcp (connect only)',
+    description:
+      'Probe kind; stream upstreams use tcp (connect only). Strait extension: udp sends ' +
+      'udp_request and expects udp_response. http and https are probed with a TCP connect.',
     type: 'string',
-    enum: HEALTH_CHECK_TYPES,
+    enum: ACTIVE_HEALTH_CHECK_TYPES,
     default: 'http',
     example: 'tcp',
   })
-  type?: (typeof HEALTH_CHECK_TYPES)[number];
+  type?: (typeof ACTIVE_HEALTH_CHECK_TYPES)[number];
 
   @ApiPropertyOptional({
     description: 'Seconds before a probe counts as timed out',
@@ -337,6 +341,26 @@ export class HealthCheckActiveDto {
     example: ['User-Agent: strait-health'],
   })
   req_headers?: string[];
+
+  @ApiPropertyOptional({
+    description:
+      'Strait extension, type udp: the datagram sent to each node (UTF-8; empty when unset)',
+    type: 'string',
+    maxLength: 65507,
+    example: 'ping',
+  })
+  udp_request?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'Strait extension, type udp: bytes a reply must contain (UTF-8). Unset: any reply or ' +
+      'silence until the timeout is healthy; only an ICMP port unreachable is a failure',
+    type: 'string',
+    minLength: 1,
+    maxLength: 65507,
+    example: 'pong',
+  })
+  udp_response?: string;
 
   @ApiPropertyOptional({ type: () => HealthCheckActiveHealthyDto })
   healthy?: HealthCheckActiveHealthyDto;

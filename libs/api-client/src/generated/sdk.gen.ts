@@ -2,7 +2,7 @@
 
 import type { Client, Options as Options2, TDataShape } from './client';
 import { client } from './client.gen';
-import type { DeleteConnectionData, DeleteConnectionErrors, DeleteConnectionResponses, DeleteConnectionsToNodeData, DeleteConnectionsToNodeErrors, DeleteConnectionsToNodeResponses, DeletePluginMetadataData, DeletePluginMetadataErrors, DeletePluginMetadataResponses, DeleteServiceData, DeleteServiceErrors, DeleteServiceResponses, DeleteSslData, DeleteSslErrors, DeleteSslResponses, DeleteStreamRouteData, DeleteStreamRouteErrors, DeleteStreamRouteResponses, DeleteUpstreamData, DeleteUpstreamErrors, DeleteUpstreamResponses, GetAllPluginSchemasData, GetAllPluginSchemasResponses, GetCoreSchemaData, GetCoreSchemaErrors, GetCoreSchemaResponses, GetPluginMetadataData, GetPluginMetadataErrors, GetPluginMetadataResponses, GetPluginSchemaData, GetPluginSchemaErrors, GetPluginSchemaResponses, GetServiceData, GetServiceErrors, GetServiceResponses, GetSslData, GetSslErrors, GetSslResponses, GetStatusData, GetStatusResponses, GetStreamRouteData, GetStreamRouteErrors, GetStreamRouteResponses, GetUpstreamData, GetUpstreamErrors, GetUpstreamResponses, ListAllPluginMetadataData, ListAllPluginMetadataResponses, ListConnectionsData, ListConnectionsResponses, ListPluginsData, ListPluginsResponses, ListServicesData, ListServicesResponses, ListSslsData, ListSslsResponses, ListStreamRoutesData, ListStreamRoutesResponses, ListUpstreamsData, ListUpstreamsResponses, PatchServiceData, PatchServiceErrors, PatchServiceResponses, PatchServiceSubPathData, PatchServiceSubPathErrors, PatchServiceSubPathResponses, PatchSslData, PatchSslErrors, PatchSslResponses, PatchSslSubPathData, PatchSslSubPathErrors, PatchSslSubPathResponses, PatchUpstreamData, PatchUpstreamErrors, PatchUpstreamResponses, PatchUpstreamSubPathData, PatchUpstreamSubPathErrors, PatchUpstreamSubPathResponses, PostMatchData, PostMatchErrors, PostMatchResponses, PostServiceData, PostServiceErrors, PostServiceResponses, PostSslData, PostSslErrors, PostSslResponses, PostStreamRouteData, PostStreamRouteErrors, PostStreamRouteResponses, PostUpstreamData, PostUpstreamErrors, PostUpstreamResponses, PutPluginMetadataData, PutPluginMetadataErrors, PutPluginMetadataResponses, PutServiceData, PutServiceErrors, PutServiceResponses, PutServiceWithBodyIdData, PutServiceWithBodyIdErrors, PutServiceWithBodyIdResponses, PutSslData, PutSslErrors, PutSslResponses, PutSslWithBodyIdData, PutSslWithBodyIdErrors, PutSslWithBodyIdResponses, PutStreamRouteData, PutStreamRouteErrors, PutStreamRouteResponses, PutStreamRouteWithBodyIdData, PutStreamRouteWithBodyIdErrors, PutStreamRouteWithBodyIdResponses, PutUpstreamData, PutUpstreamErrors, PutUpstreamResponses, PutUpstreamWithBodyIdData, PutUpstreamWithBodyIdErrors, PutUpstreamWithBodyIdResponses, ValidateAgainstSchemaData, ValidateAgainstSchemaErrors, ValidateAgainstSchemaResponses } from './types.gen';
+import type { DeleteConnectionData, DeleteConnectionErrors, DeleteConnectionResponses, DeleteConnectionsToNodeData, DeleteConnectionsToNodeErrors, DeleteConnectionsToNodeResponses, DeletePluginMetadataData, DeletePluginMetadataErrors, DeletePluginMetadataResponses, DeleteServiceData, DeleteServiceErrors, DeleteServiceResponses, DeleteSslData, DeleteSslErrors, DeleteSslResponses, DeleteStreamRouteData, DeleteStreamRouteErrors, DeleteStreamRouteResponses, DeleteUpstreamData, DeleteUpstreamErrors, DeleteUpstreamResponses, GetAllPluginSchemasData, GetAllPluginSchemasResponses, GetCoreSchemaData, GetCoreSchemaErrors, GetCoreSchemaResponses, GetPluginMetadataData, GetPluginMetadataErrors, GetPluginMetadataResponses, GetPluginSchemaData, GetPluginSchemaErrors, GetPluginSchemaResponses, GetServiceData, GetServiceErrors, GetServiceResponses, GetSslData, GetSslErrors, GetSslResponses, GetStatusData, GetStatusResponses, GetStreamRouteData, GetStreamRouteErrors, GetStreamRouteResponses, GetTrafficData, GetTrafficResponses, GetUpstreamData, GetUpstreamErrors, GetUpstreamHealthData, GetUpstreamHealthErrors, GetUpstreamHealthResponses, GetUpstreamResponses, ListAllPluginMetadataData, ListAllPluginMetadataResponses, ListConnectionsData, ListConnectionsResponses, ListHealthData, ListHealthResponses, ListPluginsData, ListPluginsResponses, ListServicesData, ListServicesResponses, ListSslsData, ListSslsResponses, ListStreamRoutesData, ListStreamRoutesResponses, ListUpstreamsData, ListUpstreamsResponses, PatchServiceData, PatchServiceErrors, PatchServiceResponses, PatchServiceSubPathData, PatchServiceSubPathErrors, PatchServiceSubPathResponses, PatchSslData, PatchSslErrors, PatchSslResponses, PatchSslSubPathData, PatchSslSubPathErrors, PatchSslSubPathResponses, PatchUpstreamData, PatchUpstreamErrors, PatchUpstreamResponses, PatchUpstreamSubPathData, PatchUpstreamSubPathErrors, PatchUpstreamSubPathResponses, PostMatchData, PostMatchErrors, PostMatchResponses, PostServiceData, PostServiceErrors, PostServiceResponses, PostSslData, PostSslErrors, PostSslResponses, PostStreamRouteData, PostStreamRouteErrors, PostStreamRouteResponses, PostUpstreamData, PostUpstreamErrors, PostUpstreamResponses, PutPluginMetadataData, PutPluginMetadataErrors, PutPluginMetadataResponses, PutServiceData, PutServiceErrors, PutServiceResponses, PutServiceWithBodyIdData, PutServiceWithBodyIdErrors, PutServiceWithBodyIdResponses, PutSslData, PutSslErrors, PutSslResponses, PutSslWithBodyIdData, PutSslWithBodyIdErrors, PutSslWithBodyIdResponses, PutStreamRouteData, PutStreamRouteErrors, PutStreamRouteResponses, PutStreamRouteWithBodyIdData, PutStreamRouteWithBodyIdErrors, PutStreamRouteWithBodyIdResponses, PutUpstreamData, PutUpstreamErrors, PutUpstreamResponses, PutUpstreamWithBodyIdData, PutUpstreamWithBodyIdErrors, PutUpstreamWithBodyIdResponses, ValidateAgainstSchemaData, ValidateAgainstSchemaErrors, ValidateAgainstSchemaResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean> = Options2<TData, ThrowOnError> & {
     /**
@@ -479,6 +479,15 @@ export const deleteConnection = <ThrowOnError extends boolean = false>(options: 
 });
 
 /**
+ * Health of every upstream with running checks, stored and inline
+ */
+export const listHealth = <ThrowOnError extends boolean = false>(options?: Options<ListHealthData, ThrowOnError>) => (options?.client ?? client).get<ListHealthResponses, unknown, ThrowOnError>({
+    security: [{ name: 'X-API-KEY', type: 'apiKey' }],
+    url: '/strait/v1/health',
+    ...options
+});
+
+/**
  * Explain which stream route a connection would hit
  */
 export const postMatch = <ThrowOnError extends boolean = false>(options: Options<PostMatchData, ThrowOnError>) => (options.client ?? client).post<PostMatchResponses, PostMatchErrors, ThrowOnError>({
@@ -497,5 +506,23 @@ export const postMatch = <ThrowOnError extends boolean = false>(options: Options
 export const getStatus = <ThrowOnError extends boolean = false>(options?: Options<GetStatusData, ThrowOnError>) => (options?.client ?? client).get<GetStatusResponses, unknown, ThrowOnError>({
     security: [{ name: 'X-API-KEY', type: 'apiKey' }],
     url: '/strait/v1/status',
+    ...options
+});
+
+/**
+ * Per-route totals and per-second samples
+ */
+export const getTraffic = <ThrowOnError extends boolean = false>(options?: Options<GetTrafficData, ThrowOnError>) => (options?.client ?? client).get<GetTrafficResponses, unknown, ThrowOnError>({
+    security: [{ name: 'X-API-KEY', type: 'apiKey' }],
+    url: '/strait/v1/traffic',
+    ...options
+});
+
+/**
+ * Health of the nodes of one stored upstream
+ */
+export const getUpstreamHealth = <ThrowOnError extends boolean = false>(options: Options<GetUpstreamHealthData, ThrowOnError>) => (options.client ?? client).get<GetUpstreamHealthResponses, GetUpstreamHealthErrors, ThrowOnError>({
+    security: [{ name: 'X-API-KEY', type: 'apiKey' }],
+    url: '/strait/v1/upstreams/{id}/health',
     ...options
 });

@@ -9,6 +9,30 @@ export type AdminErrorDto = {
     error_msg: string;
 };
 
+export type CheckedUpstreamDto = {
+    nodes: Array<NodeHealthDto>;
+    /**
+     * Whether proxied connections count too (passive checks)
+     */
+    passive: boolean;
+    /**
+     * Epoch milliseconds the checker started
+     */
+    startedAt: number;
+    /**
+     * Active probe kind
+     */
+    type: 'tcp' | 'udp' | 'http' | 'https';
+    /**
+     * Id of the stored upstream, when it is one
+     */
+    upstream_id?: string;
+    /**
+     * Upstream key: `/apisix/upstreams/<id>`, or `/apisix/stream_routes/<id>#upstream` and `/apisix/services/<id>#upstream` for inline upstreams
+     */
+    upstream_key: string;
+};
+
 export type ClosedCountDto = {
     /**
      * How many connections were closed
@@ -76,9 +100,17 @@ export type HealthCheckActiveDto = {
      */
     timeout?: number;
     /**
-     * Probe kind; stream upstreams use tcp (connect only)
+     * Probe kind; stream upstreams use tcp (connect only). Strait extension: udp sends udp_request and expects udp_response. http and https are probed with a TCP connect.
      */
-    type?: 'http' | 'https' | 'tcp';
+    type?: 'http' | 'https' | 'tcp' | 'udp';
+    /**
+     * Strait extension, type udp: the datagram sent to each node (UTF-8; empty when unset)
+     */
+    udp_request?: string;
+    /**
+     * Strait extension, type udp: bytes a reply must contain (UTF-8). Unset: any reply or silence until the timeout is healthy; only an ICMP port unreachable is a failure
+     */
+    udp_response?: string;
     unhealthy?: HealthCheckActiveUnhealthyDto;
 };
 
@@ -162,6 +194,11 @@ export type HealthCheckPassiveUnhealthyDto = {
      * Timeouts in a row that mark the node unhealthy
      */
     timeouts?: number;
+};
+
+export type HealthListDto = {
+    list: Array<CheckedUpstreamDto>;
+    total: number;
 };
 
 export type KeepalivePoolDto = {
@@ -254,6 +291,45 @@ export type MatchResultDto = {
     others: Array<MatchCandidateDto>;
 };
 
+export type NodeHealthDto = {
+    /**
+     * Epoch milliseconds of the last move in or out of the pool; null if never
+     */
+    changedAt: number | null;
+    /**
+     * Failed probes or connects in a row
+     */
+    consecutiveFailures: number;
+    /**
+     * Successful probes or connects in a row
+     */
+    consecutiveSuccesses: number;
+    /**
+     * Timed-out probes or connects in a row
+     */
+    consecutiveTimeouts: number;
+    /**
+     * Whether the balancer may pick the node
+     */
+    healthy: boolean;
+    /**
+     * Epoch milliseconds of the last active probe; null before the first one
+     */
+    lastCheckAt: number | null;
+    /**
+     * Why the last failing probe or connect failed; null after a successful probe
+     */
+    lastError: string | null;
+    /**
+     * Result of the last active probe
+     */
+    lastResult: 'success' | 'failure' | 'timeout';
+    /**
+     * Node address as configured
+     */
+    node: string;
+};
+
 export type ObjectCountsDto = {
     services: number;
     ssls: number;
@@ -302,6 +378,15 @@ export type PluginMetadataList = {
 export type PluginMetadataWriteResult = {
     key: string;
     value: PluginMetadataDto;
+};
+
+export type RouteTrafficDto = {
+    activeConnections: number;
+    bytesFromClient: number;
+    bytesToClient: number;
+    connectionsTotal: number;
+    routeId: string;
+    series: Array<TrafficSampleDto>;
 };
 
 export type ServiceDto = {
@@ -614,6 +699,23 @@ export type StreamRouteWriteResult = {
     value: StreamRouteDto;
 };
 
+export type TrafficDto = {
+    routes: Array<RouteTrafficDto>;
+};
+
+export type TrafficSampleDto = {
+    bytesFromClient: number;
+    bytesToClient: number;
+    /**
+     * Connections opened in that second
+     */
+    connections: number;
+    /**
+     * Epoch seconds
+     */
+    time: number;
+};
+
 export type UpstreamDto = {
     /**
      * Active and passive health checks
@@ -707,6 +809,26 @@ export type UpstreamDto = {
      * Host header when pass_host is rewrite
      */
     upstream_host?: string;
+};
+
+export type UpstreamHealthDto = {
+    /**
+     * Whether the upstream has `checks`; without them every node counts as healthy
+     */
+    checks: boolean;
+    nodes: Array<NodeHealthDto>;
+    /**
+     * Whether a checker runs: checks start when the config is applied for every upstream a stream route uses (APISIX starts them on the first connection); an upstream no route uses is not probed and reports its nodes as healthy
+     */
+    running: boolean;
+    /**
+     * Active probe kind
+     */
+    type?: 'tcp' | 'udp' | 'http' | 'https';
+    /**
+     * Id of the stored upstream
+     */
+    upstream_id: string;
 };
 
 export type UpstreamItem = {
@@ -2461,6 +2583,19 @@ export type DeleteConnectionResponses = {
 
 export type DeleteConnectionResponse = DeleteConnectionResponses[keyof DeleteConnectionResponses];
 
+export type ListHealthData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/strait/v1/health';
+};
+
+export type ListHealthResponses = {
+    200: HealthListDto;
+};
+
+export type ListHealthResponse = ListHealthResponses[keyof ListHealthResponses];
+
 export type PostMatchData = {
     body: MatchRequestDto;
     path?: never;
@@ -2492,3 +2627,45 @@ export type GetStatusResponses = {
 };
 
 export type GetStatusResponse = GetStatusResponses[keyof GetStatusResponses];
+
+export type GetTrafficData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * History to return, 1..300 (default 60)
+         */
+        seconds?: number;
+    };
+    url: '/strait/v1/traffic';
+};
+
+export type GetTrafficResponses = {
+    200: TrafficDto;
+};
+
+export type GetTrafficResponse = GetTrafficResponses[keyof GetTrafficResponses];
+
+export type GetUpstreamHealthData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/strait/v1/upstreams/{id}/health';
+};
+
+export type GetUpstreamHealthErrors = {
+    /**
+     * `upstream <id> not found`
+     */
+    404: AdminErrorDto;
+};
+
+export type GetUpstreamHealthError = GetUpstreamHealthErrors[keyof GetUpstreamHealthErrors];
+
+export type GetUpstreamHealthResponses = {
+    200: UpstreamHealthDto;
+};
+
+export type GetUpstreamHealthResponse = GetUpstreamHealthResponses[keyof GetUpstreamHealthResponses];

@@ -1,4 +1,4 @@
-import { isIPv6 } from 'node:net';
+import { isIPv6, SocketAddress } from 'node:net';
 import type { TransportProtocol } from '../config';
 
 /**
@@ -35,4 +35,13 @@ export function isWildcardAddress(host: string): boolean {
 /** Durations in events keep microseconds, not the float noise of performance.now(). */
 export function roundMs(ms: number): number {
   return Math.round(ms * 1000) / 1000;
+}
+
+/**
+ * The spelling getpeername would give an IPv6 address (RFC 5952, via inet_ntop): `0:0::1` and
+ * `::1` must match the same routes and look the same in logs. IPv4-mapped addresses come out as
+ * plain IPv4, like unwrapMappedAddress().
+ */
+export function canonicalIpv6(address: string): string {
+  return unwrapMappedAddress(new SocketAddress({ address, family: 'ipv6' }).address);
 }

@@ -7,7 +7,7 @@ import { getSystemErrorMap } from 'node:util';
 export type ProxyErrorCode =
   /** A listener could not bind its address (in use, not available, permission). */
   | 'ERR_BIND'
-  /** A listener feature (tls, proxy_protocol) this engine build does not serve yet. */
+  /** A listener feature this engine cannot serve (tls or proxy_protocol on a UDP listener). */
   | 'ERR_UNSUPPORTED_LISTENER'
   /** listen()/apply() after close() started. */
   | 'ERR_ENGINE_CLOSED'
@@ -28,7 +28,29 @@ export type ProxyErrorCode =
   /** A UDP session was evicted because the session table was full. */
   | 'ERR_SESSION_EVICTED'
   /** A bug or an unexpected exception inside the engine. */
-  | 'ERR_INTERNAL';
+  | 'ERR_INTERNAL'
+  // Before a connection is routed (tls and proxyProtocol listeners): reported by the
+  // `handshake:error` event and counted in handshakeStats(), never as connection events.
+  /** The PROXY header or the TLS handshake did not complete within handshakeTimeout. */
+  | 'ERR_HANDSHAKE_TIMEOUT'
+  /** The client closed or reset the connection before the handshake completed. */
+  | 'ERR_HANDSHAKE_ABORTED'
+  /** A malformed, unsupported or oversized PROXY protocol header (or none at all). */
+  | 'ERR_PROXY_PROTOCOL'
+  /** The first bytes on a TLS listener are not a TLS ClientHello (plain text, SSLv2, garbage). */
+  | 'ERR_TLS_NOT_CLIENT_HELLO'
+  /** No SNI in the ClientHello and no fallback_sni ("failed to find SNI", spec 3.3). */
+  | 'ERR_TLS_NO_SNI'
+  /** No certificate covers the SNI ("failed to match any SSL certificate by SNI", spec 3.5). */
+  | 'ERR_TLS_NO_CERTIFICATE'
+  /** The selected certificate object cannot be loaded (bad PEM, key not matching the cert). */
+  | 'ERR_TLS_CERTIFICATE_INVALID'
+  /** mTLS: the client sent no certificate ("client certificate was not present"). */
+  | 'ERR_TLS_CLIENT_CERT_MISSING'
+  /** mTLS: the client certificate does not chain to the CA, has expired, or the chain is too deep. */
+  | 'ERR_TLS_CLIENT_CERT_REJECTED'
+  /** Any other handshake failure reported by OpenSSL (no common version or cipher, bad record). */
+  | 'ERR_TLS_HANDSHAKE';
 
 export class ProxyError extends Error {
   constructor(

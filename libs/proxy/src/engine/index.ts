@@ -1,13 +1,18 @@
 export { createProxyEngine, ProxyEngine } from './proxy-engine';
 export type { CloseOptions, CreateProxyEngineOptions } from './proxy-engine';
 export type {
+  CertificateErrorEvent,
   ConnectionInfo,
   ConnectionPhase,
   ConnectionStatus,
   ConnectionSummary,
+  HandshakeErrorEvent,
+  HandshakeStats,
   ListenerErrorEvent,
   LiveConnection,
   ProxyEngineEvents,
+  ProxyProtocolInfo,
+  TlsConnectionInfo,
 } from './connection-events';
 export { ProxyError } from './errors';
 export type { ProxyErrorCode } from './errors';
@@ -20,3 +25,5 @@ export type {
 } from './preread';
 export type { UpstreamConnector } from './upstream-connector';
 export { formatHostPort, listenerId } from './addresses';
+export { scanProxyHeader, MAX_PROXY_V1_LENGTH, MAX_PROXY_V2_LENGTH } from './proxy-protocol';
+export type { ProxiedAddresses, ProxyHeaderScan } from './proxy-protocol';

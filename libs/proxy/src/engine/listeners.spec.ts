@@ -99,12 +99,21 @@ describe('listeners', () => {
     );
   });
 
-  it('refuses listener kinds it cannot serve yet instead of serving them as plain TCP', async (t) => {
+  it('refuses tls and proxy_protocol on UDP instead of serving them as plain UDP', async (t) => {
     const engine = createProxyEngine();
     t.after(() => engine.close({ force: true }));
-    await assert.rejects(engine.listen([{ protocol: 'tcp', host: LOOPBACK, port: 0, tls: true }]), {
-      code: 'ERR_UNSUPPORTED_LISTENER',
-    });
+    for (const extra of [{ tls: true }, { proxyProtocol: true }]) {
+      await assert.rejects(
+        engine.listen([{ protocol: 'udp', host: LOOPBACK, port: 0, ...extra }]),
+        { code: 'ERR_UNSUPPORTED_LISTENER' },
+      );
+    }
+    // TCP listeners with both are served (tls-listener.spec.ts, proxy-protocol-listener.spec.ts).
+    const [bound] = await engine.listen([
+      { protocol: 'tcp', host: LOOPBACK, port: 0, tls: true, proxyProtocol: true },
+    ]);
+    assert.equal(bound.tls, true);
+    assert.equal(bound.proxyProtocol, true);
   });
 
   it('adds and removes listeners at run time', async (t) => {

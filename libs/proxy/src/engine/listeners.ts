@@ -6,7 +6,7 @@ import { describeSystemError, ProxyError } from './errors';
 
 /** What a bound listener hands its traffic to; the engine implements it. */
 export interface ListenerHooks {
-  /** A TCP client was accepted (paused, see tcp-session.ts). */
+  /** A TCP client was accepted (paused, see tcp-session.ts and handshake-front.ts). */
   acceptTcp(listener: BoundListener, socket: net.Socket): void;
   /** A UDP socket is bound; the returned table takes its datagrams and closes it when drained. */
   adoptUdp(listener: BoundListener, socket: dgram.Socket): { close(): Promise<void> };
@@ -44,14 +44,15 @@ export async function openListeners(
 }
 
 export function openListener(spec: ListenerSpec, hooks: ListenerHooks): Promise<OpenListener> {
-  if (spec.tls || spec.proxyProtocol) {
-    // Planned as further listener kinds feeding the same handler (tls.Server + SNICallback, a
-    // PROXY header reader); refused loudly rather than served as plain TCP.
+  if (spec.protocol === 'udp' && (spec.tls || spec.proxyProtocol)) {
+    // TCP listeners with tls/proxyProtocol are bound like any other and their connections go
+    // through the handshake front (handshake-front.ts). UDP has neither in APISIX (no DTLS; the
+    // PROXY header is per stream), so such a spec is refused loudly rather than served plain.
     const feature = spec.tls ? 'tls' : 'proxy_protocol';
     return Promise.reject(
       new ProxyError(
         'ERR_UNSUPPORTED_LISTENER',
-        `cannot listen on ${spec.protocol} ${formatHostPort(spec.host, spec.port)}: ${feature} listeners are not supported yet`,
+        `cannot listen on ${spec.protocol} ${formatHostPort(spec.host, spec.port)}: ${feature} is not available for UDP listeners`,
       ),
     );
   }

@@ -1,6 +1,7 @@
-import type { StreamRouteSpec, UpstreamSpec } from '../config';
+import type * as net from 'node:net';
+import type { ProxyConfig, StreamRouteSpec, UpstreamSpec } from '../config';
 import type { ConnectionContext } from '../routing/types';
-import type { ConnectionStatus } from './connection-events';
+import type { ConnectionStatus, ConnectionSummary } from './connection-events';
 
 /**
  * The plugin seam: APISIX runs the stream plugins' `preread` between route match and balancing
@@ -9,7 +10,11 @@ import type { ConnectionStatus } from './connection-events';
  * later steps run.
  *
  * The client socket is paused while steps run, so nothing the client sent is lost; a step that
- * needs the client's first bytes (mqtt-proxy) will get a reader on this session when it exists.
+ * needs the client's first bytes (mqtt-proxy) reads them from `client` and unshifts them back.
+ *
+ * When the connection has ended, every step's `finish()` runs once (APISIX's log phase): also for
+ * steps that never ran because an earlier one rejected, and on every failure path after preread
+ * started (502, closed by the engine, client gone).
  */
 export interface PrereadSession {
   readonly id: number;
@@ -18,6 +23,15 @@ export interface PrereadSession {
   readonly route: StreamRouteSpec;
   /** The upstream to balance over; a step may replace it (traffic-split sets another upstream). */
   upstream: UpstreamSpec;
+  /**
+   * TCP only: the paused client socket. A step may read from it but must `unshift()` every byte it
+   * read before it settles, so the relay still sees the stream from its first byte.
+   */
+  readonly client?: net.Socket;
+  /** Per-connection values a step keeps for its own finish(), keyed by step name. */
+  state?: Record<string, unknown>;
+  /** Set once the connection has ended (finish() ran); a late asynchronous step should stop. */
+  finished?: boolean;
 }
 
 export interface PrereadRejection {
@@ -31,10 +45,21 @@ export type PrereadOutcome = PrereadRejection | undefined;
 export interface PrereadStep {
   readonly name: string;
   run(session: PrereadSession): PrereadOutcome | Promise<PrereadOutcome>;
+  /** Upstreams run() may switch to (traffic-split): their balancer state survives apply(). */
+  readonly upstreams?: readonly UpstreamSpec[];
+  /** The log phase: called exactly once after the connection ended (see PrereadSession). */
+  finish?(session: PrereadSession, summary: ConnectionSummary): void;
 }
 
-/** Builds the ordered steps for one route at apply() time, from `route.plugins`. */
-export type PrereadPipelineFactory = (route: StreamRouteSpec) => readonly PrereadStep[];
+/**
+ * Builds the ordered steps for one route at apply() time, from `route.plugins`; `config` is the
+ * whole configuration being applied (plugin metadata). `close()`, when present, runs once the
+ * engine has closed and every connection has finished (flushes log buffers).
+ */
+export interface PrereadPipelineFactory {
+  (route: StreamRouteSpec, config: ProxyConfig): readonly PrereadStep[];
+  close?(): Promise<void>;
+}
 
 export type PrereadCallback = (outcome: PrereadOutcome, error?: unknown) => void;
 
@@ -59,7 +84,8 @@ export function runPreread(
     if (isPromiseLike(outcome)) {
       outcome.then(
         (settled) => {
-          if (settled) done(settled);
+          // A connection that ended while the step was pending runs no further steps.
+          if (settled || session.finished) done(settled);
           else runPreread(steps, session, done, index + 1);
         },
         (error: unknown) => done(undefined, error),
@@ -76,4 +102,30 @@ export function runPreread(
 
 function isPromiseLike<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | undefined)?.then === 'function';
+}
+
+/**
+ * The log phase of a connection whose preread started: every step's finish(), once, in pipeline
+ * order. The summary is built only when some step has a finish(); a throwing finish() is
+ * contained so that the others still run and the engine's bookkeeping completes.
+ */
+export function finishPreread(
+  steps: readonly PrereadStep[],
+  session: PrereadSession,
+  connection: { summary(): ConnectionSummary },
+): void {
+  if (session.finished) return;
+  session.finished = true;
+  let summary: ConnectionSummary | undefined;
+  for (const step of steps) {
+    if (step.finish === undefined) continue;
+    summary ??= connection.summary();
+    try {
+      step.finish(session, summary);
+    } catch (error) {
+      process.nextTick(() => {
+        throw error;
+      });
+    }
+  }
 }

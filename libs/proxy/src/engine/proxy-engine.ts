@@ -7,12 +7,18 @@ import type {
 } from '../config';
 import { createBalancerRegistry } from '../balancing';
 import type { BalancerRegistry } from '../balancing/types';
+import { createPluginPipeline } from '../plugins';
+import { HealthMonitor, withHealthReports, type UpstreamHealth } from '../health';
+import { upstreamsOf } from '../health/config-upstreams';
 import { compileRouteTable } from '../routing';
 import type { ConnectionContext, MatchExplanation, RouteTable } from '../routing/types';
-import type { LiveConnection, ProxyEngineEvents } from './connection-events';
+import { CertificateContexts } from '../tls/certificate-contexts';
+import { buildTlsTermination } from '../tls/tls-termination';
+import type { HandshakeStats, LiveConnection, ProxyEngineEvents } from './connection-events';
 import { ConnectionRegistry } from './connection-registry';
 import type { EngineRuntime } from './engine-runtime';
 import { ProxyError } from './errors';
+import { HandshakeFront } from './handshake-front';
 import { openListeners, type ListenerHooks, type OpenListener } from './listeners';
 import type { PrereadPipelineFactory } from './preread';
 import { buildRuntimeState, type EngineDefaults } from './route-plans';
@@ -25,9 +31,18 @@ import { connectByScheme, type UpstreamConnector } from './upstream-connector';
 const DEFAULT_CONNECT_TIMEOUT_SECONDS = 60;
 const DEFAULT_IDLE_TIMEOUT_SECONDS = 600;
 const DEFAULT_UDP_SESSION_LIMIT = 65_536;
+/**
+ * PROXY header plus TLS handshake. nginx allows 60 s (ssl_handshake_timeout) and 30 s
+ * (proxy_protocol_timeout); a real client needs well under a second, and every pending handshake
+ * holds a socket and up to 64 KiB, so stalled ones are cut sooner.
+ */
+const DEFAULT_HANDSHAKE_TIMEOUT_SECONDS = 10;
 
 export interface CreateProxyEngineOptions extends ProxyEngineOptions {
-  /** Ordered plugin steps per route, run between route match and upstream connect. None by default. */
+  /**
+   * Ordered plugin steps per route, run between route match and upstream connect. By default the
+   * stream plugins of `route.plugins` (createPluginPipeline()); tests may pass their own.
+   */
   prereadPipeline?: PrereadPipelineFactory;
   /** Opens upstream sockets; the default speaks plain TCP, or TLS for scheme `tls`. */
   connectUpstream?: UpstreamConnector;
@@ -55,17 +70,21 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
   private readonly runtime: EngineRuntime;
   private readonly compileRoutes: (routes: StreamRouteSpec[]) => RouteTable;
   private readonly defaults: EngineDefaults;
-  private readonly pipeline: PrereadPipelineFactory | undefined;
+  private readonly pipeline: PrereadPipelineFactory;
   private readonly udpSessionLimit: number;
   private readonly openListenersById = new Map<string, OpenListener>();
   private readonly hooks: ListenerHooks;
   private configVersion = 0;
+  private readonly healthMonitor = new HealthMonitor();
+  /** tls and proxyProtocol listeners: everything before routing. */
+  private readonly front: HandshakeFront;
+  private readonly certificateContexts: CertificateContexts;
   private closing: Promise<void> | undefined;
 
   constructor(options: CreateProxyEngineOptions = {}) {
     super();
     this.compileRoutes = options.compileRoutes ?? compileRouteTable;
-    this.pipeline = options.prereadPipeline;
+    this.pipeline = options.prereadPipeline ?? createPluginPipeline();
     this.udpSessionLimit = Math.max(1, options.udpSessionLimit ?? DEFAULT_UDP_SESSION_LIMIT);
     this.defaults = {
       connectTimeoutMs: (options.defaultConnectTimeout ?? DEFAULT_CONNECT_TIMEOUT_SECONDS) * 1000,
@@ -75,7 +94,10 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
     this.runtime = {
       state: buildRuntimeState(empty, this.compileRoutes([]), this.defaults, this.pipeline, 0)
         .state,
-      balancers: options.balancers ?? createBalancerRegistry(),
+      balancers: withHealthReports(
+        options.balancers ?? createBalancerRegistry(),
+        this.healthMonitor,
+      ),
       registry: new ConnectionRegistry(),
       connectUpstream: options.connectUpstream ?? connectByScheme,
       // Payload objects are only built when someone listens.
@@ -90,8 +112,19 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
         }
       },
     };
+    this.healthMonitor.on('health:changed', (event) => this.emitSafely('health:changed', event));
+    this.certificateContexts = new CertificateContexts({ ciphers: options.tlsCiphers });
+    this.front = new HandshakeFront(this.runtime, {
+      handshakeTimeoutMs:
+        Math.max(0.001, options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT_SECONDS) * 1000,
+      wantsErrorEvents: () => this.listenerCount('handshake:error') > 0,
+      onError: (event) => this.emitSafely('handshake:error', event),
+    });
     this.hooks = {
-      acceptTcp: (listener, socket) => handleTcpConnection(this.runtime, listener, socket),
+      acceptTcp: (listener, socket) =>
+        listener.tls || listener.proxyProtocol
+          ? this.front.accept(listener, socket)
+          : handleTcpConnection(this.runtime, listener, socket),
       adoptUdp: (listener, socket) =>
         new UdpSessionTable(socket, listener, this.runtime, this.udpSessionLimit),
       listenerError: (listener, error) =>
@@ -131,6 +164,11 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
    * Swaps the route snapshot synchronously: the next connection sees the new routes, open ones
    * keep the route and node they have (spec 3.2). Throws, leaving the old snapshot in place, when
    * the routes cannot be compiled.
+   *
+   * Certificates take effect for the next TLS handshake; established TLS connections keep the
+   * certificate they were made with. An SSL object whose certificate or key cannot be loaded does
+   * not fail apply(): it is reported as `certificate:error`, and handshakes that select it fail
+   * (ERR_TLS_CERTIFICATE_INVALID) rather than fall back to another certificate.
    */
   apply(config: ProxyConfig): void {
     this.assertRunning();
@@ -142,13 +180,40 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
       this.pipeline,
       ++this.configVersion,
     );
+    const termination = buildTlsTermination(config.certificates, this.certificateContexts);
     this.runtime.state = state;
+    this.front.termination = termination;
+    for (const problem of termination.problems()) this.emitSafely('certificate:error', problem);
     this.runtime.balancers.retain(upstreamKeys);
+    this.healthMonitor.apply(upstreamsOf(config));
   }
 
   /** The route a connection with this context would take, with the reason every other route lost. */
   explainMatch(context: ConnectionContext): MatchExplanation {
     return this.runtime.state.table.explain(context);
+  }
+
+  /**
+   * Health-check state of every upstream with `checks`, by upstream key (or of one key; undefined
+   * when no checker runs for it). Changes are also emitted as `health:changed`.
+   */
+  health(): UpstreamHealth[];
+  health(upstreamKey: string): UpstreamHealth | undefined;
+  health(upstreamKey?: string): UpstreamHealth[] | UpstreamHealth | undefined {
+    return upstreamKey === undefined
+      ? this.healthMonitor.snapshot()
+      : this.healthMonitor.upstream(upstreamKey);
+  }
+
+  /** Handshake counters of tls and proxyProtocol listeners (completed, resumed, failed by code). */
+  handshakeStats(): HandshakeStats {
+    const stats = this.front.stats;
+    return {
+      completed: stats.completed,
+      resumed: stats.resumed,
+      failed: { ...stats.failed },
+      pending: this.front.pending.size,
+    };
   }
 
   /** Live TCP connections and UDP sessions, oldest first. */
@@ -179,18 +244,25 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
   }
 
   private async shutdown(options: CloseOptions): Promise<void> {
+    this.healthMonitor.close();
     const registry = this.runtime.registry;
     const listeners = [...this.openListenersById.values()];
     this.openListenersById.clear();
     const listenersClosed = Promise.all(listeners.map((listener) => listener.close()));
     if (options.force) {
+      this.front.abortAll();
       registry.abortAll();
     } else if (options.drainTimeoutMs !== undefined) {
       const drained = await settlesWithin(registry.whenEmpty(), options.drainTimeoutMs);
-      if (!drained) registry.abortAll();
+      if (!drained) {
+        this.front.abortAll();
+        registry.abortAll();
+      }
     }
     await listenersClosed;
     await registry.whenEmpty();
+    // Every log phase has run: plugins flush what they buffered (syslog) and release sockets.
+    await this.pipeline.close?.();
   }
 
   /**

@@ -29,6 +29,9 @@ export interface RoutePlan {
   problem?: ProxyErrorCode;
 }
 
+/** Plans cached per run-time upstream (RuntimeState.planUpstream). */
+const SWITCHED_PLAN_CACHE_LIMIT = 256;
+
 /**
  * The balancer types the engine hands to the registry. APISIX loads `apisix.balancer.<type>` and
  * closes the connection when that fails (spec 3.10), so anything else is refused up front.
@@ -56,8 +59,9 @@ export function planRoute(
   route: StreamRouteSpec,
   defaults: EngineDefaults,
   pipeline: PrereadPipelineFactory | undefined,
+  config: ProxyConfig,
 ): RoutePlan {
-  const preread = pipeline ? pipeline(route) : [];
+  const preread = pipeline ? pipeline(route, config) : [];
   if (!route.upstream) return { route, preread, problem: 'ERR_UPSTREAM_MISSING' };
   const upstream = planUpstream(route.upstream, defaults);
   return { route, preread, upstream, problem: upstream.problem };
@@ -79,17 +83,32 @@ export class RuntimeState {
      * plain TCP connections too, so with it set they can match SNI routes.
      */
     readonly fallbackSni: string | undefined,
+    /** The applied configuration, for plans made on the connection path (see planFor). */
+    private readonly config: ProxyConfig,
   ) {}
+
+  private readonly switchedPlans = new Map<UpstreamSpec, UpstreamPlan>();
 
   planFor(route: StreamRouteSpec): RoutePlan {
     // The table hands back the route objects it was compiled from; a table that copies them
     // still works, at the cost of planning on the connection path.
-    return this.plans.get(route) ?? planRoute(route, this.defaults, this.pipeline);
+    return this.plans.get(route) ?? planRoute(route, this.defaults, this.pipeline, this.config);
   }
 
-  /** For an upstream chosen at run time by a preread step (traffic-split). */
+  /**
+   * For an upstream chosen at run time by a preread step (traffic-split). Plans are cached per
+   * upstream object (a snapshot's plugin upstreams are a few fixed objects); the cap keeps a step
+   * that builds a new object per connection from growing the cache.
+   */
   planUpstream(upstream: UpstreamSpec): UpstreamPlan {
-    return planUpstream(upstream, this.defaults);
+    let plan = this.switchedPlans.get(upstream);
+    if (plan === undefined) {
+      plan = planUpstream(upstream, this.defaults);
+      if (this.switchedPlans.size < SWITCHED_PLAN_CACHE_LIMIT) {
+        this.switchedPlans.set(upstream, plan);
+      }
+    }
+    return plan;
   }
 }
 
@@ -103,11 +122,16 @@ export function buildRuntimeState(
   const plans = new Map<StreamRouteSpec, RoutePlan>();
   const upstreamKeys = new Set<string>();
   for (const route of config.routes) {
-    plans.set(route, planRoute(route, defaults, pipeline));
+    const plan = planRoute(route, defaults, pipeline, config);
+    plans.set(route, plan);
     if (route.upstream) upstreamKeys.add(route.upstream.key);
+    // Upstreams a step may switch to (traffic-split) keep their balancer state too.
+    for (const step of plan.preread) {
+      if (step.upstreams) for (const upstream of step.upstreams) upstreamKeys.add(upstream.key);
+    }
   }
   return {
-    state: new RuntimeState(table, plans, defaults, pipeline, version, config.fallbackSni),
+    state: new RuntimeState(table, plans, defaults, pipeline, version, config.fallbackSni, config),
     upstreamKeys,
   };
 }

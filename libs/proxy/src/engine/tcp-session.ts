@@ -7,6 +7,8 @@ import { formatHostPort, roundMs, isWildcardAddress, unwrapMappedAddress } from 
 import type {
   ConnectionInfo,
   ConnectionPhase,
+  ProxyProtocolInfo,
+  TlsConnectionInfo,
   ConnectionStatus,
   ConnectionSummary,
   LiveConnection,
@@ -14,7 +16,13 @@ import type {
 import type { TrackedConnection } from './connection-registry';
 import type { EngineRuntime, ReportableConnection } from './engine-runtime';
 import type { ProxyErrorCode } from './errors';
-import { runPreread, type PrereadOutcome, type PrereadSession } from './preread';
+import {
+  finishPreread,
+  runPreread,
+  type PrereadOutcome,
+  type PrereadSession,
+  type PrereadStep,
+} from './preread';
 import type { RoutePlan, RuntimeState, UpstreamPlan } from './route-plans';
 import {
   classifyConnectError,
@@ -42,15 +50,28 @@ export function handleTcpConnection(
   listener: BoundListener,
   client: net.Socket,
   sni?: string,
+  inbound?: InboundDetails,
 ): void {
-  const remoteAddress = client.remoteAddress;
+  const remoteAddress = inbound?.remoteAddr ?? client.remoteAddress;
   if (remoteAddress === undefined) {
     // The peer reset between accept() and now; getpeername fails, there is nothing to route.
     client.on('error', ignoreError);
     client.destroy();
     return;
   }
-  new TcpSession(runtime, listener, client as SessionSocket, remoteAddress, sni).start();
+  new TcpSession(runtime, listener, client as SessionSocket, remoteAddress, sni, inbound).start();
+}
+
+/**
+ * What a tls or proxyProtocol listener learnt before handing the connection over (see
+ * handshake-front.ts). Absent for plain listeners, so they pay nothing for it.
+ */
+export interface InboundDetails {
+  /** The original client from a PROXY header; replaces the TCP peer for matching and events. */
+  readonly remoteAddr?: string;
+  readonly remotePort?: number;
+  readonly proxyProtocol?: ProxyProtocolInfo;
+  readonly tls?: TlsConnectionInfo;
 }
 
 /** Fields are public because the module-level socket handlers below read and write them. */
@@ -77,6 +98,9 @@ class TcpSession implements TrackedConnection, ReportableConnection {
   clientClosed = false;
   upstreamClosed = false;
   finished = false;
+  /** Set when preread started: the steps whose finish() (log phase) runs at the end. */
+  prereadSteps: readonly PrereadStep[] | undefined;
+  prereadSession: PrereadSession | undefined;
 
   constructor(
     readonly runtime: EngineRuntime,
@@ -85,6 +109,7 @@ class TcpSession implements TrackedConnection, ReportableConnection {
     remoteAddress: string,
     /** The handshake SNI of a TLS client; undefined for plain TCP. */
     readonly clientSni: string | undefined,
+    readonly inbound: InboundDetails | undefined,
   ) {
     this.id = runtime.registry.nextId();
     client[kSession] = this;
@@ -93,7 +118,7 @@ class TcpSession implements TrackedConnection, ReportableConnection {
     this.context = {
       protocol: 'tcp',
       remoteAddr: unwrapMappedAddress(remoteAddress),
-      remotePort: client.remotePort ?? 0,
+      remotePort: inbound?.remotePort ?? client.remotePort ?? 0,
       // A listener bound to one address knows $server_addr already; only wildcard listeners
       // pay for getsockname().
       serverAddr: isWildcardAddress(listener.host)
@@ -133,7 +158,10 @@ class TcpSession implements TrackedConnection, ReportableConnection {
       context: this.context,
       route: plan.route,
       upstream: routeUpstream.upstream,
+      client: this.client,
     };
+    this.prereadSteps = plan.preread;
+    this.prereadSession = session;
     runPreread(plan.preread, session, (outcome: PrereadOutcome, error?: unknown) => {
       if (this.clientClosed) return; // closed by the engine while a step was pending
       if (error !== undefined) return this.refuse(500, 'ERR_INTERNAL');
@@ -219,6 +247,10 @@ class TcpSession implements TrackedConnection, ReportableConnection {
     upstream.on('end', onUpstreamEnd);
     upstream.on('drain', onUpstreamDrain);
     client.resume();
+    // A client that was read before routing (TLS handshake, PROXY header) may have sent its FIN
+    // already: Node then emits 'end' at once, paused or not (onStreamRead pushes null and calls
+    // read(0)), so the listener above came too late and the FIN is passed on here.
+    if (client.readableEnded) upstream.end();
   }
 
   /** Closes the client without writing a byte. */
@@ -269,6 +301,7 @@ class TcpSession implements TrackedConnection, ReportableConnection {
     // while still connecting to it; a no-op for a node already reported failed().
     if (this.node) this.attempts!.finished(this.node);
     this.runtime.registry.remove(this.id);
+    if (this.prereadSession) finishPreread(this.prereadSteps!, this.prereadSession, this);
     this.runtime.connectionClosed(this);
   }
 
@@ -281,7 +314,7 @@ class TcpSession implements TrackedConnection, ReportableConnection {
 
   info(): ConnectionInfo {
     const context = this.context;
-    return {
+    const info: ConnectionInfo = {
       id: this.id,
       protocol: 'tcp',
       listenerId: this.listener.id,
@@ -293,6 +326,12 @@ class TcpSession implements TrackedConnection, ReportableConnection {
       routeId: this.route?.id,
       startedAt: this.startedAt,
     };
+    const inbound = this.inbound;
+    if (inbound) {
+      if (inbound.proxyProtocol) info.proxyProtocol = inbound.proxyProtocol;
+      if (inbound.tls) info.tls = inbound.tls;
+    }
+    return info;
   }
 
   summary(): ConnectionSummary {

@@ -15,7 +15,13 @@ import type {
 import type { TrackedConnection } from './connection-registry';
 import type { EngineRuntime, ReportableConnection } from './engine-runtime';
 import type { ProxyErrorCode } from './errors';
-import { runPreread, type PrereadOutcome, type PrereadSession } from './preread';
+import {
+  finishPreread,
+  runPreread,
+  type PrereadOutcome,
+  type PrereadSession,
+  type PrereadStep,
+} from './preread';
 import type { RoutePlan, RuntimeState, UpstreamPlan } from './route-plans';
 
 /** Datagrams held per session while its upstream socket is being set up (or preread runs). */
@@ -134,6 +140,9 @@ class UdpSession implements TrackedConnection, ReportableConnection {
   bytesFromClient = 0;
   bytesToClient = 0;
   closed = false;
+  /** Set when preread started: the steps whose finish() (log phase) runs at the end. */
+  prereadSteps: readonly PrereadStep[] | undefined;
+  prereadSession: PrereadSession | undefined;
 
   constructor(
     readonly table: UdpSessionTable,
@@ -185,6 +194,8 @@ class UdpSession implements TrackedConnection, ReportableConnection {
       route: plan.route,
       upstream: routeUpstream.upstream,
     };
+    this.prereadSteps = plan.preread;
+    this.prereadSession = session;
     runPreread(plan.preread, session, (outcome: PrereadOutcome, error?: unknown) => {
       if (this.closed) return;
       if (error !== undefined) return this.close(500, 'ERR_INTERNAL');
@@ -313,6 +324,7 @@ class UdpSession implements TrackedConnection, ReportableConnection {
     this.table.forget(this);
     const runtime = this.table.runtime;
     runtime.registry.remove(this.id);
+    if (this.prereadSession) finishPreread(this.prereadSteps!, this.prereadSession, this);
     runtime.connectionClosed(this);
   }
 

@@ -27,11 +27,17 @@ const httpStatusList = (defaults: readonly number[]) =>
 const counter = (minimum: number, fallback: number) =>
   ({ type: 'integer', minimum, maximum: 254, default: fallback }) as const;
 
-/** `health_checker_active` */
+/**
+ * `health_checker_active`, with one Strait extension (APISIX cannot probe UDP, issue #7591):
+ * `type: "udp"` sends `udp_request` (default: an empty datagram) to each node and expects a reply
+ * containing `udp_response`; without `udp_response`, any reply or silence until `timeout` is
+ * healthy and only an ICMP port unreachable counts as a failure. Both strings are sent and
+ * matched as UTF-8 bytes.
+ */
 export const healthCheckerActiveSchema = defineSchema({
   type: 'object',
   properties: {
-    type: { type: 'string', enum: ['http', 'https', 'tcp'], default: 'http' },
+    type: { type: 'string', enum: ['http', 'https', 'tcp', 'udp'], default: 'http' },
     timeout: { type: 'number', default: 1 },
     concurrency: { type: 'integer', default: 10 },
     host: hostDefinition,
@@ -63,6 +69,8 @@ export const healthCheckerActiveSchema = defineSchema({
       minItems: 1,
       items: { type: 'string', uniqueItems: true },
     },
+    udp_request: { type: 'string', maxLength: 65507 },
+    udp_response: { type: 'string', minLength: 1, maxLength: 65507 },
   },
 });
 

@@ -1,0 +1,94 @@
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { formatHostPort, type HealthChangedEvent, type UpstreamHealth } from '@strait/proxy';
+import { AdminError } from '../common/admin-error';
+import { isJsonObject } from '../common/deep-merge';
+import { mapNodes } from '../proxy-runtime/proxy-config.mapper';
+import { ProxyRuntimeService } from '../proxy-runtime/proxy-runtime.service';
+import { ResourceStore } from '../store/resource-store';
+import type { CheckedUpstreamDto, HealthListDto, UpstreamHealthDto } from './health.dto';
+
+const STORED_UPSTREAM_KEY = /^\/apisix\/upstreams\/([^/#]+)$/;
+
+/**
+ * Health-check state for the API, read from the engine's checkers, and the `Health` log: every
+ * node moving out of or back into its pool is logged once, with the reason.
+ */
+@Injectable()
+export class HealthService implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Health');
+
+  constructor(
+    private readonly runtime: ProxyRuntimeService,
+    private readonly store: ResourceStore,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.runtime.engine.on('health:changed', (event) => this.log(event));
+  }
+
+  /** 404 `upstream <id> not found` when no such upstream is stored. */
+  async upstreamHealth(id: string): Promise<UpstreamHealthDto> {
+    const stored = await this.store.read((session) => session.get('upstreams', id));
+    if (!stored) throw new AdminError(404, { error_msg: `upstream ${id} not found` });
+    const running = this.runtime.engine.health(`/apisix/upstreams/${stored.id}`);
+    if (running) {
+      return {
+        upstream_id: stored.id,
+        checks: true,
+        running: true,
+        type: running.type,
+        nodes: running.nodes,
+      };
+    }
+    const checks = isJsonObject(stored.value.checks) ? stored.value.checks : undefined;
+    const active = isJsonObject(checks?.active) ? checks.active : undefined;
+    return {
+      upstream_id: stored.id,
+      checks: checks !== undefined,
+      running: false,
+      type: active ? (typeof active.type === 'string' ? active.type : 'http') : undefined,
+      // Unchecked (or not yet used) upstreams: every node is in the pool.
+      nodes: mapNodes(stored.value.nodes).map((node) => ({
+        node: formatHostPort(node.host, node.port),
+        healthy: true,
+        consecutiveSuccesses: 0,
+        consecutiveFailures: 0,
+        consecutiveTimeouts: 0,
+        lastCheckAt: null,
+        lastResult: null,
+        lastError: null,
+        changedAt: null,
+      })),
+    };
+  }
+
+  /** Every running checker, stored and inline upstreams alike. */
+  list(): HealthListDto {
+    const list = this.runtime.engine.health().map(toChecked);
+    return { list, total: list.length };
+  }
+
+  private log(event: HealthChangedEvent): void {
+    const entry = {
+      msg: event.healthy ? 'upstream node healthy' : 'upstream node unhealthy',
+      upstream: event.upstreamKey,
+      node: event.node,
+      source: event.source,
+      reason: event.reason,
+    };
+    if (event.healthy) this.logger.log(entry);
+    else this.logger.warn(entry);
+  }
+}
+
+function toChecked(health: UpstreamHealth): CheckedUpstreamDto {
+  const storedId = STORED_UPSTREAM_KEY.exec(health.upstreamKey)?.[1];
+  return {
+    upstream_key: health.upstreamKey,
+    upstream_id: storedId,
+    type: health.type,
+    passive: health.passive,
+    startedAt: health.startedAt,
+    nodes: health.nodes,
+  };
+}
