@@ -8,6 +8,7 @@ import type { StraitConfig } from './config/strait-config';
 import { EventBus } from './events/event-bus';
 import { HealthController } from './health/health.controller';
 import { HealthService } from './health/health.service';
+import { CertificatesController } from './certificates/certificates.controller';
 import { ObservabilityService } from './observability/observability.service';
 import { TrafficController } from './observability/traffic.controller';
 import { PluginMetadataController } from './plugin-metadata/plugin-metadata.controller';
@@ -48,6 +49,7 @@ export class AppModule {
         ConnectionsController,
         MatchController,
         TrafficController,
+        CertificatesController,
         HealthController,
       ],
       providers: [

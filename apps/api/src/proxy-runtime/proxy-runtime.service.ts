@@ -10,6 +10,7 @@ import {
   createProxyEngine,
   type BoundListener,
   type PluginPipeline,
+  type ProxyConfig,
   type ProxyEngine,
 } from '@strait/proxy';
 import { STRAIT_CONFIG } from '../common/strait-config.token';
@@ -38,6 +39,7 @@ export class ProxyRuntimeService implements OnApplicationBootstrap, OnApplicatio
   /** The stream plugins; `plugins.stats()` has limit-conn counts and syslog delivery counters. */
   readonly plugins: PluginPipeline;
   private boundListeners: BoundListener[] = [];
+  private applied: ProxyConfig = { routes: [], certificates: [] };
   private unsubscribers: (() => void)[] = [];
 
   constructor(
@@ -57,6 +59,11 @@ export class ProxyRuntimeService implements OnApplicationBootstrap, OnApplicatio
       udpSessionLimit: config.udpSessionLimit,
       prereadPipeline: this.plugins,
     });
+  }
+
+  /** The config the engine is running now (private keys included: never serialise it whole). */
+  get appliedConfig(): ProxyConfig {
+    return this.applied;
   }
 
   /** Every configured listener with the id it was bound under and whether it is open now. */
@@ -150,6 +157,7 @@ export class ProxyRuntimeService implements OnApplicationBootstrap, OnApplicatio
       });
       return;
     }
+    this.applied = config;
     const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
     this.logger.debug({ msg: 'proxy config applied', routes: config.routes.length, elapsedMs });
   }

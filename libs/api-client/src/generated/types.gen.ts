@@ -9,6 +9,33 @@ export type AdminErrorDto = {
     error_msg: string;
 };
 
+export type CertificateDetailDto = {
+    /**
+     * Whole days until expiry (negative when expired)
+     */
+    daysLeft: number;
+    fingerprint256: string;
+    issuer: string;
+    keyType?: string;
+    names: Array<string>;
+    /**
+     * ISO-8601
+     */
+    validFrom: string;
+    /**
+     * ISO-8601
+     */
+    validTo: string;
+};
+
+export type CertificateInventoryDto = {
+    list: Array<SslCertificatesDto>;
+    /**
+     * Stream route SNIs no enabled server certificate covers
+     */
+    uncoveredSnis: Array<UncoveredSniDto>;
+};
+
 export type CheckedUpstreamDto = {
     nodes: Array<NodeHealthDto>;
     /**
@@ -463,6 +490,18 @@ export type ServiceWriteResult = {
     value: ServiceDto;
 };
 
+export type SslCertificatesDto = {
+    certificates: Array<CertificateDetailDto>;
+    enabled: boolean;
+    error?: string;
+    id: string;
+    /**
+     * SNIs the object is selected for
+     */
+    snis: Array<string>;
+    type: 'server' | 'client';
+};
+
 export type SslClientDto = {
     /**
      * PEM CA certificate(s) that client certificates must chain to
@@ -714,6 +753,15 @@ export type TrafficSampleDto = {
      * Epoch seconds
      */
     time: number;
+};
+
+export type UncoveredSniDto = {
+    /**
+     * Why no certificate is selected
+     */
+    reason: 'no_match' | 'wildcard_too_deep' | 'no_sni';
+    routeId: string;
+    sni: string;
 };
 
 export type UpstreamDto = {
@@ -2518,6 +2566,19 @@ export type PatchUpstreamSubPathResponses = {
 };
 
 export type PatchUpstreamSubPathResponse = PatchUpstreamSubPathResponses[keyof PatchUpstreamSubPathResponses];
+
+export type ListCertificatesData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/strait/v1/certificates';
+};
+
+export type ListCertificatesResponses = {
+    200: CertificateInventoryDto;
+};
+
+export type ListCertificatesResponse = ListCertificatesResponses[keyof ListCertificatesResponses];
 
 export type DeleteConnectionsToNodeData = {
     body?: never;
