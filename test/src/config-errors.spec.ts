@@ -81,7 +81,7 @@ describe('configuration and startup errors', () => {
     assert.doesNotMatch(output, /listening|listener open/);
   });
 
-  it('a TCP listener whose port is taken stops startup, naming the address and the reason', async () => {
+  it('a TCP listener whose port is taken stops startup, naming its config key, the address and the reason', async () => {
     const free = await freeTcpPort();
     const { code, output } = await runWith(
       ['stream_proxy:', '  tcp:', `    - "127.0.0.1:${free}"`, `    - "127.0.0.1:${tcpPort}"`].join(
@@ -89,7 +89,12 @@ describe('configuration and startup errors', () => {
       ),
     );
     assert.notEqual(code, 0);
-    assert.match(output, new RegExp(`tcp 127\\.0\\.0\\.1:${tcpPort}: address already in use`));
+    assert.match(
+      output,
+      new RegExp(
+        `apisix\\.stream_proxy\\.tcp\\[1\\]: cannot listen on tcp 127\\.0\\.0\\.1:${tcpPort}: address already in use`,
+      ),
+    );
   });
 
   it('an admin port that is taken stops startup, naming the address', async () => {
@@ -123,6 +128,11 @@ describe('configuration and startup errors', () => {
       ),
     );
     assert.notEqual(code, 0);
-    assert.match(output, new RegExp(`udp 127\\.0\\.0\\.1:${udpPort}: address already in use`));
+    assert.match(
+      output,
+      new RegExp(
+        `apisix\\.stream_proxy\\.udp\\[1\\]: cannot listen on udp 127\\.0\\.0\\.1:${udpPort}: address already in use`,
+      ),
+    );
   });
 });

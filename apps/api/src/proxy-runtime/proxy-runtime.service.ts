@@ -109,15 +109,11 @@ export class ProxyRuntimeService implements OnApplicationBootstrap, OnApplicatio
       for (const kind of RESOURCE_KINDS) this.view.load(kind, await session.list(kind));
     });
     this.reapply();
-    this.boundListeners = await this.engine.listen(
-      this.config.listeners.map((listener) => ({
-        protocol: listener.protocol,
-        host: listener.host,
-        port: listener.port,
-        tls: listener.tls,
-        proxyProtocol: listener.proxyProtocol,
-      })),
-    );
+    try {
+      this.boundListeners = await this.engine.listen(this.config.listeners);
+    } catch (error) {
+      throw withConfigKey(error, this.config.listeners);
+    }
     for (const listener of this.boundListeners) {
       this.logger.log({
         msg: 'stream listener open',
@@ -161,4 +157,21 @@ export class ProxyRuntimeService implements OnApplicationBootstrap, OnApplicatio
     const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
     this.logger.debug({ msg: 'proxy config applied', routes: config.routes.length, elapsedMs });
   }
+}
+
+/** Prefixes a bind error with the config key of the listener that could not bind. */
+function withConfigKey(error: unknown, listeners: StraitConfig['listeners']): unknown {
+  const failed = (error as { listener?: { protocol: string; host: string; port: number } })
+    .listener;
+  const entry =
+    failed &&
+    listeners.find(
+      (listener) =>
+        listener.protocol === failed.protocol &&
+        listener.host === failed.host &&
+        listener.port === failed.port,
+    );
+  if (!entry || !(error instanceof Error)) return error;
+  error.message = `${entry.configKey}: ${error.message}`;
+  return error;
 }

@@ -60,10 +60,14 @@ export function openListener(spec: ListenerSpec, hooks: ListenerHooks): Promise<
 }
 
 function bindError(spec: ListenerSpec, cause: unknown): ProxyError {
-  return new ProxyError(
-    'ERR_BIND',
-    `cannot listen on ${spec.protocol} ${formatHostPort(spec.host, spec.port)}: ${describeSystemError(cause)}`,
-    { cause },
+  // The spec travels with the error so the caller can name where it was configured.
+  return Object.assign(
+    new ProxyError(
+      'ERR_BIND',
+      `cannot listen on ${spec.protocol} ${formatHostPort(spec.host, spec.port)}: ${describeSystemError(cause)}`,
+      { cause },
+    ),
+    { listener: spec },
   );
 }
 
