@@ -392,15 +392,17 @@ describe('TCP proxying', () => {
     const server = await serve(
       t,
       startTcpServer((socket) => {
-        upstreamSocket = socket;
         socket.on('error', (error: NodeJS.ErrnoException) => (upstreamError = error.code));
+        // Relaying has started once the client's byte arrives; a reset before that (while the
+        // proxy is still connecting) is a different path.
+        socket.once('data', () => (upstreamSocket = socket));
       }),
     );
     const { engine, bound } = await startEngine(t);
     engine.apply(config({ id: '1', upstream: upstream('u1', [node(server.port)]) }));
     const client = await openClient(bound[0].port);
     client.socket.write('x');
-    await waitFor(() => upstreamSocket !== undefined, 2000, 'upstream accepted');
+    await waitFor(() => upstreamSocket !== undefined, 2000, 'upstream received the first byte');
     const upstreamClosed = collect(upstreamSocket!);
     client.socket.resetAndDestroy();
     await withDeadline(upstreamClosed, 2000, 'upstream closed');
