@@ -21,31 +21,18 @@ function Sidebar({ open, onNavigate }: { open: boolean; onNavigate(): void }) {
         {NAVIGATION.map((section, index) => (
           <div className="nav-section" key={section.title ?? index}>
             {section.title && <div className="nav-title">{section.title}</div>}
-            {section.items.map((item) =>
-              item.planned ? (
-                <span
-                  key={item.href}
-                  className="nav-item nav-item--planned"
-                  aria-disabled="true"
-                  title="Needs the /strait/v1 live endpoints in the API client"
-                >
-                  <Icon name={item.icon} size={18} />
-                  <span>{item.label}</span>
-                  <span className="soon">soon</span>
-                </span>
-              ) : (
-                <Link
-                  key={item.href}
-                  href={item.href}
-                  className={`nav-item${isActive(item.href, pathname) ? ' nav-item--active' : ''}`}
-                  aria-current={isActive(item.href, pathname) ? 'page' : undefined}
-                  onClick={onNavigate}
-                >
-                  <Icon name={item.icon} size={18} />
-                  <span>{item.label}</span>
-                </Link>
-              ),
-            )}
+            {section.items.map((item) => (
+              <Link
+                key={item.href}
+                href={item.href}
+                className={`nav-item${isActive(item.href, pathname) ? ' nav-item--active' : ''}`}
+                aria-current={isActive(item.href, pathname) ? 'page' : undefined}
+                onClick={onNavigate}
+              >
+                <Icon name={item.icon} size={18} />
+                <span>{item.label}</span>
+              </Link>
+            ))}
           </div>
         ))}
       </nav>

@@ -27,6 +27,11 @@ const paths = {
   lock: 'M6 11h12v9H6zM8 11V7a4 4 0 0 1 8 0v4',
   code: 'M8 8l-4 4 4 4M16 8l4 4-4 4',
   refresh: 'M20 11a8 8 0 1 0-2.3 5.7M20 4v7h-7',
+  pause: 'M9 5v14M15 5v14',
+  play: 'M8 5l11 7-11 7z',
+  unplug: 'M7 7l10 10M4 20l3-3M17 7l3-3M9 5l-2 2a4 4 0 0 0 0 5.7M15 19l2-2a4 4 0 0 0 0-5.7',
+  listener: 'M4 12h4M16 12h4M12 4v4M12 16v4M12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6z',
+  heart: 'M12 20s-7-4.4-7-10a4 4 0 0 1 7-2.6A4 4 0 0 1 19 10c0 5.6-7 10-7 10z',
 } as const;
 
 export type IconName = keyof typeof paths;

@@ -2,11 +2,13 @@
 
 import type { ServiceDto, SslDto, StreamRouteDto, UpstreamDto } from '@strait/api-client';
 import Link from 'next/link';
-import { serviceApi, sslApi, streamRouteApi, upstreamApi, type Item } from '../lib/api';
+import { idOf, serviceApi, sslApi, streamRouteApi, upstreamApi, type Item } from '../lib/api';
+import { nodeAddress } from '../lib/live';
 import { summarizePem } from '../lib/x509';
 import { ExpiryBadge } from './certificate-summary';
 import { describeUpstream } from './form/upstream-editor';
 import { readNodes } from './form/nodes-editor';
+import { NodeHealthBadge, UpstreamHealthProvider, useCheckedUpstream } from './live/health';
 import { ResourceList, type Column } from './resource-list';
 
 function NameCell({ name, desc }: { name?: string; desc?: string }) {
@@ -119,32 +121,62 @@ export function StreamRouteList() {
   );
 }
 
-function NodesCell({ upstream }: { upstream: UpstreamDto }) {
+function NodesCell({ item }: { item: Item<UpstreamDto> }) {
+  const upstream = item.value;
+  // Badges only where checks are configured (without them every node counts as healthy).
+  const checked = useCheckedUpstream(idOf(item));
   if (upstream.service_name)
     return (
       <span className="mono small">{`${upstream.discovery_type ?? 'discovery'}: ${upstream.service_name}`}</span>
     );
   const rows = readNodes(upstream.nodes).rows;
   if (rows.length === 0) return <span className="badge badge--warning">no nodes</span>;
+  const shown = rows.slice(0, 3);
   return (
     <span className="node-list">
-      {rows.slice(0, 3).map((node, index) => (
-        <span key={index} className="mono small">
-          {node.port ? `${node.host}:${node.port}` : node.host}
-          <span className="muted"> ×{node.weight}</span>
-          {node.priority && node.priority !== '0' ? (
-            <span className="muted"> p{node.priority}</span>
-          ) : null}
+      {shown.map((node, index) => (
+        <span key={index} className="node-line">
+          <span className="mono small">
+            {node.port ? `${node.host}:${node.port}` : node.host}
+            <span className="muted"> ×{node.weight}</span>
+            {node.priority && node.priority !== '0' ? (
+              <span className="muted"> p{node.priority}</span>
+            ) : null}
+          </span>
+          {upstream.checks && checked !== undefined && (
+            <NodeHealthBadge
+              running={checked !== null}
+              node={checked?.nodes.find(
+                (health) => health.node === nodeAddress(node.host, node.port),
+              )}
+            />
+          )}
         </span>
       ))}
       {rows.length > 3 && <span className="muted small">+{rows.length - 3} more</span>}
+      {upstream.checks && checked && rows.length > 3 && (
+        <UnhealthyRest
+          count={
+            checked.nodes.filter(
+              (health) =>
+                !health.healthy &&
+                !shown.some((node) => nodeAddress(node.host, node.port) === health.node),
+            ).length
+          }
+        />
+      )}
     </span>
   );
 }
 
+function UnhealthyRest({ count }: { count: number }) {
+  if (count === 0) return null;
+  return <span className="badge badge--danger">{count} more unhealthy</span>;
+}
+
 const upstreamColumns: Column<UpstreamDto>[] = [
   { header: 'Name', render: (item) => <NameCell name={item.value.name} desc={item.value.desc} /> },
-  { header: 'Nodes', render: (item) => <NodesCell upstream={item.value} /> },
+  { header: 'Nodes', render: (item) => <NodesCell item={item} /> },
   {
     header: 'Balancing',
     render: (item) => (
@@ -188,14 +220,16 @@ const upstreamSearch = (item: Item<UpstreamDto>) =>
 
 export function UpstreamList() {
   return (
-    <ResourceList<UpstreamDto>
-      api={upstreamApi}
-      title="Upstreams"
-      description="Groups of backend nodes with their balancing, timeouts, retries, TLS and health checks."
-      columns={upstreamColumns}
-      searchText={upstreamSearch}
-      emptyText="No upstreams yet. Stream routes can also carry an inline upstream."
-    />
+    <UpstreamHealthProvider>
+      <ResourceList<UpstreamDto>
+        api={upstreamApi}
+        title="Upstreams"
+        description="Groups of backend nodes with their balancing, timeouts, retries, TLS and health checks."
+        columns={upstreamColumns}
+        searchText={upstreamSearch}
+        emptyText="No upstreams yet. Stream routes can also carry an inline upstream."
+      />
+    </UpstreamHealthProvider>
   );
 }
 

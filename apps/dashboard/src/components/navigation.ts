@@ -4,8 +4,6 @@ export interface NavItem {
   href: string;
   label: string;
   icon: IconName;
-  /** Shown but not linked until the API it needs exists (the live views of "Operations"). */
-  planned?: boolean;
 }
 
 export interface NavSection {
@@ -13,10 +11,7 @@ export interface NavSection {
   items: NavItem[];
 }
 
-/**
- * The sidebar. The live views are listed (disabled) so the place they take is settled: each needs
- * a /strait/v1 endpoint in openapi.yaml before it can be built on the generated client.
- */
+/** The sidebar: the configuration (admin API objects), then the live views (`/strait/v1`). */
 export const NAVIGATION: NavSection[] = [
   { items: [{ href: '/', label: 'Overview', icon: 'overview' }] },
   {
@@ -31,9 +26,9 @@ export const NAVIGATION: NavSection[] = [
   {
     title: 'Live',
     items: [
-      { href: '/connections/', label: 'Connections', icon: 'connections', planned: true },
-      { href: '/traffic/', label: 'Traffic', icon: 'traffic', planned: true },
-      { href: '/match/', label: 'Match debugger', icon: 'debugger', planned: true },
+      { href: '/connections/', label: 'Connections', icon: 'connections' },
+      { href: '/traffic/', label: 'Traffic', icon: 'traffic' },
+      { href: '/match/', label: 'Match debugger', icon: 'debugger' },
     ],
   },
 ];

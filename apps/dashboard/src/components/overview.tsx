@@ -1,12 +1,13 @@
 'use client';
 
-import type { SslDto, StreamRouteDto } from '@strait/api-client';
+import type { HealthListDto, SslDto, StatusDto, StreamRouteDto } from '@strait/api-client';
 import Link from 'next/link';
 import { useEffect, useState } from 'react';
 import {
   errorText,
   idOf,
   listAll,
+  liveApi,
   serviceApi,
   sslApi,
   streamRouteApi,
@@ -15,10 +16,14 @@ import {
   type ResourceApi,
 } from '../lib/api';
 import { formatDate, plural } from '../lib/format';
+import { formatAge } from '../lib/live';
 import { useSession } from '../lib/session';
+import { usePolling } from '../lib/use-polling';
 import { daysUntil, summarizePem, type CertificateInfo } from '../lib/x509';
 import { ExpiryBadge, expiryTone } from './certificate-summary';
 import { Icon, type IconName } from './icons';
+import { HEALTH_REFRESH_MS } from './live/health';
+import { HealthPanel, ListenersPanel } from './live/overview-panels';
 
 /** Certificates expiring within this many days are listed. */
 const EXPIRY_WINDOW_DAYS = 30;
@@ -64,6 +69,28 @@ export function Overview() {
   const [certificates, setCertificates] = useState<CertificateRow[] | undefined>();
   const [routes, setRoutes] = useState<Item<StreamRouteDto>[] | undefined>();
   const [problems, setProblems] = useState<string[]>([]);
+  const [status, setStatus] = useState<StatusDto>();
+  const [health, setHealth] = useState<HealthListDto>();
+
+  // What is running changes without anyone editing: follow it.
+  const statusPolling = usePolling(
+    async (isCurrent) => {
+      const answer = await liveApi.status(client);
+      if (isCurrent()) setStatus(answer);
+    },
+    HEALTH_REFRESH_MS,
+    false,
+    errorText,
+  );
+  const healthPolling = usePolling(
+    async (isCurrent) => {
+      const answer = await liveApi.health(client);
+      if (isCurrent()) setHealth(answer);
+    },
+    HEALTH_REFRESH_MS,
+    false,
+    errorText,
+  );
 
   useEffect(() => {
     let cancelled = false;
@@ -125,7 +152,15 @@ export function Overview() {
       <div className="page-head">
         <div>
           <h1 className="page-title">Overview</h1>
-          <p className="page-description">What the proxy is configured to do.</p>
+          <p className="page-description">
+            What the proxy is configured to do, and what it is doing.
+            {status && (
+              <span className="muted" data-testid="service-version">
+                {' '}
+                Strait {status.version}, up {formatAge(status.uptimeSeconds * 1000)}.
+              </span>
+            )}
+          </p>
         </div>
       </div>
 
@@ -165,6 +200,9 @@ export function Overview() {
       </div>
 
       <div className="overview-grid">
+        <ListenersPanel status={status} error={statusPolling.error} />
+        <HealthPanel health={health} error={healthPolling.error} />
+
         <section className="panel">
           <header className="panel-head">
             <h2>Certificates</h2>
@@ -251,17 +289,6 @@ export function Overview() {
               })}
             </ul>
           )}
-        </section>
-
-        <section className="panel panel--muted">
-          <header className="panel-head">
-            <h2>Listeners and health</h2>
-          </header>
-          <p className="muted panel-pad">
-            Listener status, unhealthy nodes, live connections and traffic appear here once the
-            service&apos;s
-            <code> /strait/v1 </code> operations endpoints are part of the API client.
-          </p>
         </section>
       </div>
     </div>

@@ -1,4 +1,6 @@
 import {
+  deleteConnection,
+  deleteConnectionsToNode,
   deleteService,
   deleteSsl,
   deleteStreamRoute,
@@ -6,12 +8,18 @@ import {
   getService,
   getSsl,
   getStreamRoute,
+  getStatus,
+  getTraffic,
   getUpstream,
+  getUpstreamHealth,
+  listConnections,
+  listHealth,
   listServices,
   listSsls,
   listStreamRoutes,
   listUpstreams,
   patchSsl,
+  postMatch,
   postService,
   postSsl,
   postStreamRoute,
@@ -21,14 +29,21 @@ import {
   putStreamRoute,
   putUpstream,
   type Client,
+  type ConnectionListDto,
+  type HealthListDto,
+  type MatchRequestDto,
+  type MatchResultDto,
   type ServiceDto,
   type ServiceDtoWritable,
   type SslDto,
   type SslDtoWritable,
   type StreamRouteDto,
+  type StatusDto,
   type StreamRouteDtoWritable,
+  type TrafficDto,
   type UpstreamDto,
   type UpstreamDtoWritable,
+  type UpstreamHealthDto,
 } from '@strait/api-client';
 
 /** An answer other than 2xx, with the APISIX error text (`error_msg`, `message` or a plain body). */
@@ -210,3 +225,42 @@ export async function listAll<Dto>(
 export function idOf(item: Item<unknown>): string {
   return item.key.slice(item.key.lastIndexOf('/') + 1);
 }
+
+/** The server's clock from an answer's Date header (seconds resolution), else the browser's. */
+function serverNow(response: Response | undefined): number {
+  const header = response?.headers.get('date');
+  const parsed = header ? Date.parse(header) : Number.NaN;
+  return Number.isNaN(parsed) ? Date.now() : parsed;
+}
+
+/** The Strait operations of the live views (`/strait/v1`), bound to the generated SDK. */
+export const liveApi = {
+  status: (client: Client): Promise<StatusDto> => call(getStatus({ client })),
+  health: (client: Client): Promise<HealthListDto> => call(listHealth({ client })),
+  upstreamHealth: (client: Client, id: string): Promise<UpstreamHealthDto> =>
+    call(getUpstreamHealth({ client, path: { id } })),
+  connections: (
+    client: Client,
+    filters: { route_id?: string; node?: string },
+  ): Promise<ConnectionListDto> => {
+    const query: { route_id?: string; node?: string } = {};
+    if (filters.route_id) query.route_id = filters.route_id;
+    if (filters.node) query.node = filters.node;
+    return call(listConnections({ client, query }));
+  },
+  closeConnection: async (client: Client, id: number): Promise<number> =>
+    (await call(deleteConnection({ client, path: { id } }))).closed,
+  drainNode: async (client: Client, node: string): Promise<number> =>
+    (await call(deleteConnectionsToNode({ client, query: { node } }))).closed,
+  /** Per-route traffic, with the server's clock at the answer (the samples are on it). */
+  traffic: async (
+    client: Client,
+    seconds: number,
+  ): Promise<{ traffic: TrafficDto; serverTime: number }> => {
+    const result = await getTraffic({ client, query: { seconds } });
+    const traffic = await call(Promise.resolve(result));
+    return { traffic, serverTime: serverNow(result.response) };
+  },
+  match: (client: Client, body: MatchRequestDto): Promise<MatchResultDto> =>
+    call(postMatch({ client, body })),
+};

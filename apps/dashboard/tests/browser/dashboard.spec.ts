@@ -2,7 +2,10 @@
  * The dashboard in a real browser (Debian's chromium through playwright-core) against the real
  * built service: sign in, create an upstream, a stream route and an SSL object through the forms,
  * see the API's validation error beside the field it names, prove the route with a TCP connection
- * through the proxy, and check that a viewer key gets a read-only UI.
+ * through the proxy, and check that a viewer key gets a read-only UI. The live views are checked
+ * against real traffic: listeners and node health on the overview, a connection seen on the
+ * Connections page and closed from it (the client sees the close), a node drained, traffic
+ * charts filling, and the match debugger agreeing with where real connections go.
  *
  * Screenshots go to apps/dashboard/tests-dist/tests/browser/screenshots; with STRAIT_UPDATE_SCREENSHOTS=1 they
  * also replace the committed ones in docs/screenshots.
@@ -14,7 +17,15 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../support/browser';
-import { exchange, exchangeEventually, startEchoServer } from '../support/echo-server';
+import {
+  bytesBeforeClose,
+  exchange,
+  exchangeEventually,
+  holdConnection,
+  startEchoServer,
+  within,
+  type HeldConnection,
+} from '../support/echo-server';
 import {
   ADMIN_KEY,
   VIEWER_KEY,
@@ -76,6 +87,25 @@ async function adminPut(path: string, body: unknown): Promise<void> {
   assert.ok(response.ok, `PUT ${path}: ${response.status} ${await response.text()}`);
 }
 
+/** A direct read of the Strait API (test checks only; the dashboard uses the generated client). */
+async function straitGet<T>(path: string): Promise<T> {
+  const response = await fetch(`${service.dashboardUrl}/strait/v1/${path}`, {
+    headers: { 'X-API-KEY': ADMIN_KEY },
+    signal: AbortSignal.timeout(5000),
+  });
+  assert.ok(response.ok, `GET ${path}: ${response.status}`);
+  return (await response.json()) as T;
+}
+
+/** Connections held open by a test, closed in after() whatever happens. */
+const held: HeldConnection[] = [];
+
+async function hold(message: string): Promise<HeldConnection> {
+  const connection = await holdConnection(service.streamPort, message);
+  held.push(connection);
+  return connection;
+}
+
 /** Follows a sidebar link (other links on a page may carry the same words). */
 async function navigate(target: Page, label: string): Promise<void> {
   await target.locator('.sidebar').getByRole('link', { name: label, exact: true }).click();
@@ -107,6 +137,7 @@ describe('dashboard', { timeout: 180_000 }, () => {
   });
 
   after(async () => {
+    held.forEach((connection) => connection.socket.destroy());
     await context?.close().catch(() => undefined);
     await browser?.close().catch(() => undefined);
     await service?.stop();
@@ -416,6 +447,188 @@ describe('dashboard', { timeout: 180_000 }, () => {
     assert.equal(await exchange(service.streamPort, 'still there\n'), 'echo: still there\n');
   });
 
+  it('answers the match debugger as real connections do', async () => {
+    await navigate(page, 'Match debugger');
+    await page.getByRole('heading', { name: 'Match debugger' }).waitFor();
+
+    // The API's validation message lands beside its field.
+    await page.getByLabel('Client address').fill('not-an-address');
+    await page.getByLabel('Server address').fill('127.0.0.1');
+    await page.getByLabel('Server port').fill(String(service.streamPort));
+    await page.getByRole('button', { name: 'Explain' }).click();
+    await page
+      .locator('[data-field="remote_addr"] .field-error')
+      .filter({ hasText: 'remote_addr must be an IPv4 or IPv6 address' })
+      .waitFor();
+    assert.equal(await page.getByLabel('Client address').getAttribute('aria-invalid'), 'true');
+
+    // A port no route listens for: nothing matches, and a real connection gets no byte.
+    await page.getByLabel('Client address').fill('127.0.0.1');
+    await page
+      .getByRole('button', { name: `tcp://127.0.0.1:${service.spareStreamPort}`, exact: true })
+      .click();
+    assert.equal(
+      await page.getByLabel('Server port').inputValue(),
+      String(service.spareStreamPort),
+    );
+    await page.getByRole('button', { name: 'Explain' }).click();
+    await page
+      .getByTestId('match-none')
+      .filter({ hasText: 'No route: the connection would be closed without a byte.' })
+      .waitFor();
+    assert.equal(await page.locator('[data-field="remote_addr"] .field-error').count(), 0);
+    const echoMiss = page.locator('tr[data-route="echo-route"]');
+    assert.equal(await echoMiss.getAttribute('data-failed'), 'server_port');
+    assert.match(await echoMiss.innerText(), new RegExp(`wants port ${service.streamPort}`));
+    assert.equal(await bytesBeforeClose(service.spareStreamPort), 0);
+
+    // The stream port: echo-route wins, the others say which criterion they failed.
+    await page.getByLabel('Server port').fill(String(service.streamPort));
+    await page.getByRole('button', { name: 'Explain' }).click();
+    const winner = page.getByTestId('match-winner');
+    await winner.filter({ hasText: 'takes the connection' }).waitFor();
+    assert.equal(await winner.getAttribute('data-route'), 'echo-route');
+    assert.equal(
+      await page.locator('tr[data-route="mysql"]').getAttribute('data-failed'),
+      'server_port',
+    );
+    assert.match(page.url(), new RegExp(`server_port=${service.streamPort}`));
+    await capture(page, 'match-debugger');
+    await winner.getByRole('link', { name: 'echo-route' }).click();
+    await page.getByRole('heading', { name: 'Stream route echo-route' }).waitFor();
+
+    // A real connection with the same addresses is taken by the same route.
+    const connection = await hold('which route?\n');
+    const live = await straitGet<{ list: { remotePort: number; routeId?: string }[] }>(
+      'connections',
+    );
+    const row = live.list.find((candidate) => candidate.remotePort === connection.localPort);
+    assert.equal(row?.routeId, 'echo-route');
+    connection.socket.destroy();
+  });
+
+  it('shows a real connection with its route and node, and closes it from the page', async () => {
+    const first = await hold('hello\n');
+    const others = [await hold('x'.repeat(3000)), await hold('y'.repeat(40_000))];
+    await navigate(page, 'Connections');
+    const row = page.locator(`tr[data-client="127.0.0.1:${first.localPort}"]`);
+    await row.waitFor();
+    assert.equal(await row.getAttribute('data-route'), 'echo-route');
+    assert.equal(await row.getAttribute('data-node'), `127.0.0.1:${echo.port}`);
+    await row.filter({ hasText: 'relaying' }).waitFor();
+    // 6 bytes came from the client and "echo: hello\n" went back.
+    assert.match(await row.locator('td[data-label="From client"]').innerText(), /^6 B$/);
+    assert.match(await row.locator('td[data-label="To client"]').innerText(), /^12 B$/);
+    assert.match(await row.locator('td[data-label="Age"]').innerText(), /^\d+ s$/);
+    // 40 000 bytes each way, in human units.
+    await page
+      .locator(`tr[data-client="127.0.0.1:${others[1].localPort}"]`)
+      .filter({ hasText: /39 KiB[\s\S]*39 KiB/ })
+      .waitFor();
+
+    // Filters go to the API (and the URL).
+    await page.getByLabel('Route').selectOption('echo-route');
+    await row.waitFor();
+    await page.getByLabel('Node').fill('127.0.0.1:1');
+    await page.getByText('No open connections match these filters.').waitFor();
+    assert.match(page.url(), /node=127\.0\.0\.1%3A1/);
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await row.waitFor();
+    await capture(page, 'connections');
+
+    // Close it: confirmation first, then the client sees its socket closed.
+    await row.getByRole('button', { name: /^Close connection / }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByText(`127.0.0.1:${first.localPort}`).waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal(first.isClosed(), false);
+    await row.getByRole('button', { name: /^Close connection / }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Close connection' }).click();
+    await within(first.closed, 5000, 'the client socket was not closed');
+    await page
+      .getByRole('status')
+      .filter({ hasText: /Connection \d+ closed\./ })
+      .waitFor();
+    await row.waitFor({ state: 'detached' });
+    assert.equal(others[0].isClosed(), false, 'the other connections stay open');
+  });
+
+  it('pauses the live refresh and drains a node with confirmation', async () => {
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.getByRole('status').filter({ hasText: 'Paused' }).waitFor();
+    const late = await hold('late\n');
+    await new Promise((resolveWait) => setTimeout(resolveWait, 2600));
+    assert.equal(
+      await page.locator(`tr[data-client="127.0.0.1:${late.localPort}"]`).count(),
+      0,
+      'a paused table does not change',
+    );
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.locator(`tr[data-client="127.0.0.1:${late.localPort}"]`).waitFor();
+
+    const open = held.filter((connection) => !connection.isClosed());
+    assert.ok(open.length >= 3);
+    await page.getByRole('button', { name: 'Drain node' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Node (host:port)').fill(`127.0.0.1:${echo.port}`);
+    await dialog.getByText(`${open.length} connections to it in the table now.`).waitFor();
+    await dialog.getByRole('button', { name: 'Close every connection to it' }).click();
+    await within(
+      Promise.all(open.map((connection) => connection.closed)),
+      5000,
+      'the drained connections were not closed',
+    );
+    await page
+      .getByRole('status')
+      .filter({ hasText: `${open.length} connections to 127.0.0.1:${echo.port} closed.` })
+      .waitFor();
+    await page.getByText('No open connections: clients that connect').waitFor();
+  });
+
+  it('draws per-route traffic after some connections', async () => {
+    // A few seconds of short connections, so the charts have something to show.
+    const deadline = Date.now() + 3500;
+    let sent = 0;
+    while (Date.now() < deadline) {
+      await exchange(service.streamPort, `traffic ${sent}\n`.repeat(20 * (1 + (sent % 5))));
+      sent += 1;
+      await new Promise((resolveWait) => setTimeout(resolveWait, 60));
+    }
+    await bytesBeforeClose(service.spareStreamPort);
+    await navigate(page, 'Traffic');
+    const card = page.locator('section[data-route-traffic="echo-route"]');
+    // The samples of a second are closed by the next tick: bounded wait until they all show.
+    await card.waitFor();
+    await page.waitForFunction(
+      (expected) =>
+        Number(
+          document
+            .querySelector('section[data-route-traffic="echo-route"]')
+            ?.getAttribute('data-window-connections'),
+        ) >= expected,
+      sent,
+      { timeout: 8000, polling: 250 },
+    );
+    const total = Number(
+      await page
+        .locator('tr[data-route="echo-route"] [data-testid="connections-total"]')
+        .innerText(),
+    );
+    assert.ok(total >= sent + 5, `total ${total} counts every connection through echo-route`);
+    // Connections that no route took are shown too.
+    await page.locator('section[data-route-traffic=""]').waitFor();
+    const legend = await card.locator('.chart').nth(1).innerText();
+    assert.match(legend, /from client/);
+    assert.match(legend, /to client/);
+    assert.equal(await card.locator('.chart svg path.series-line').count(), 3);
+    assert.match((await card.locator('.chart').first().textContent()) ?? '', /−60 s[\s\S]*now/);
+    await capture(page, 'traffic');
+
+    await page.getByRole('button', { name: '5 min' }).click();
+    await card.locator('.chart svg text').filter({ hasText: '−5 min' }).first().waitFor();
+    assert.match(page.url(), /window=300/);
+  });
+
   it('shows the overview with counts and the certificate close to expiry', async () => {
     await navigate(page, 'Overview');
     await page.getByTestId('count-stream_routes').filter({ hasText: '4' }).waitFor();
@@ -423,7 +636,48 @@ describe('dashboard', { timeout: 180_000 }, () => {
     await page.getByTestId('count-services').filter({ hasText: '1' }).waitFor();
     await page.getByTestId('count-ssls').filter({ hasText: '2' }).waitFor();
     await page.getByText('1 certificate expires within 30 days').waitFor();
+
+    // Both stream listeners of the config are bound.
+    const listeners = page.getByTestId('listeners-panel');
+    await listeners.getByText('All 2 listeners up').waitFor();
+    for (const port of [service.streamPort, service.spareStreamPort]) {
+      const row = listeners.locator(`[data-listener="tcp://127.0.0.1:${port}"]`);
+      assert.match(await row.innerText(), /up/);
+      assert.match(await row.innerText(), /apisix\.stream_proxy\.tcp\[\d\]/);
+    }
+    assert.match(
+      await page.getByTestId('active-connections').innerText(),
+      /^\d+ active connections?$/,
+    );
+    // The echo upstream's standby on the closed port 9 fails its TCP probes.
+    await page
+      .getByTestId('health-panel')
+      .locator('[data-unhealthy-node="127.0.0.1:9"]')
+      .filter({ hasText: 'upstream echo' })
+      .waitFor();
     await capture(page, 'overview');
+  });
+
+  it('shows node health badges where checks are configured', async () => {
+    await navigate(page, 'Upstreams');
+    const echoRow = page.locator('tr[data-id="echo"]');
+    await echoRow
+      .locator('.node-line')
+      .filter({ hasText: `127.0.0.1:${echo.port}` })
+      .getByText('healthy', { exact: true })
+      .waitFor();
+    await echoRow
+      .locator('.node-line')
+      .filter({ hasText: /127\.0\.0\.1:9\s×/ })
+      .getByText('unhealthy')
+      .waitFor();
+    // No checks, no badges.
+    assert.equal(await page.locator('tr[data-id="mqtt-brokers"] .health').count(), 0);
+
+    await echoRow.getByRole('link', { name: 'Edit echo' }).click();
+    const panel = page.getByTestId('upstream-health');
+    await panel.getByText('1 of 2 nodes out of the pool').waitFor();
+    assert.match(await panel.innerText(), /ECONNREFUSED|refused/i);
   });
 
   it('works at phone width', async () => {
@@ -439,6 +693,23 @@ describe('dashboard', { timeout: 180_000 }, () => {
       );
       assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
       await capture(phone, 'stream-routes-phone');
+      // The live views fit too (tables become cards, the charts stack).
+      for (const [path, ready] of [
+        ['/', '[data-testid="listeners-panel"] .list-row'],
+        ['/connections/', '.live-state'],
+        ['/traffic/', 'section[data-route-traffic="echo-route"] svg'],
+        [
+          `/match/?remote_addr=127.0.0.1&server_addr=127.0.0.1&server_port=${service.streamPort}`,
+          '[data-testid="match-winner"]',
+        ],
+      ]) {
+        await phone.goto(`${service.dashboardUrl}${path}`);
+        await phone.locator(ready).first().waitFor();
+        const wider = await phone.evaluate(
+          () => document.documentElement.scrollWidth - window.innerWidth,
+        );
+        assert.ok(wider <= 0, `${path} is ${wider}px wider than the phone`);
+      }
     } finally {
       await phone.close();
     }
@@ -468,6 +739,18 @@ describe('dashboard', { timeout: 180_000 }, () => {
       await viewer.getByText('Read-only: this key has the viewer role.').waitFor();
       assert.equal(await viewer.getByRole('button', { name: /Save|Create|Delete/ }).count(), 0);
       assert.equal(await viewer.getByLabel('Listener port').isDisabled(), true);
+
+      // Live views: connections are shown, but nothing can close them.
+      const connection = await hold('viewer\n');
+      await viewer.goto(`${service.dashboardUrl}/connections/`);
+      await viewer.locator(`tr[data-client="127.0.0.1:${connection.localPort}"]`).waitFor();
+      assert.equal(await viewer.getByRole('button', { name: /^Close connection/ }).count(), 0);
+      assert.equal(await viewer.getByRole('button', { name: 'Drain node' }).count(), 0);
+      // The match debugger is a read: a shared link answers at once.
+      await viewer.goto(
+        `${service.dashboardUrl}/match/?remote_addr=127.0.0.1&server_addr=127.0.0.1&server_port=${service.streamPort}`,
+      );
+      await viewer.getByTestId('match-winner').filter({ hasText: 'echo-route' }).waitFor();
     } finally {
       await viewerContext.close();
     }

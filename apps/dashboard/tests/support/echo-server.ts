@@ -1,4 +1,4 @@
-import { connect, createServer, type Server } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 
 /** A TCP backend that answers every chunk with "echo: <chunk>". */
 export async function startEchoServer(): Promise<{
@@ -73,4 +73,81 @@ export async function exchangeEventually(
     }
   }
   throw new Error(`no answer through port ${port}: ${String(lastError)}`);
+}
+
+/** A connection kept open through the proxy: its first answer, and a promise of its close. */
+export interface HeldConnection {
+  socket: Socket;
+  /** The client's own port (the dashboard shows the client as 127.0.0.1:<localPort>). */
+  localPort: number;
+  /** Resolves when the socket is closed, by either side. */
+  closed: Promise<void>;
+  isClosed(): boolean;
+}
+
+/** Opens a connection, sends `message` and waits for the echo; the connection stays open. */
+export async function holdConnection(
+  port: number,
+  message: string,
+  timeoutMs = 5000,
+): Promise<HeldConnection> {
+  const socket = connect({ host: '127.0.0.1', port });
+  let closedFlag = false;
+  const closed = new Promise<void>((resolveClose) =>
+    socket.once('close', () => {
+      closedFlag = true;
+      resolveClose();
+    }),
+  );
+  socket.on('error', () => undefined);
+  await new Promise<void>((resolveAnswer, reject) => {
+    let answer = '';
+    const timer = setTimeout(() => reject(new Error(`no echo within ${timeoutMs} ms`)), timeoutMs);
+    socket.once('connect', () => socket.write(message));
+    socket.on('data', (chunk) => {
+      answer += chunk.toString();
+      if (answer.length >= message.length) {
+        clearTimeout(timer);
+        resolveAnswer();
+      }
+    });
+    void closed.then(() => {
+      clearTimeout(timer);
+      reject(new Error('closed before the echo'));
+    });
+  });
+  return { socket, localPort: socket.localPort ?? 0, closed, isClosed: () => closedFlag };
+}
+
+/**
+ * Connects, sends a line and resolves with how many bytes came back before the proxy closed the
+ * connection (0 when no route took it); rejects if it stays open past the deadline.
+ */
+export function bytesBeforeClose(port: number, timeoutMs = 5000): Promise<number> {
+  return new Promise((resolveBytes, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let received = 0;
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`still open after ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.on('connect', () => socket.write('anyone there?\n'));
+    socket.on('data', (chunk) => (received += chunk.length));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolveBytes(received);
+    });
+  });
+}
+
+/** Waits for `promise` at most `timeoutMs`, then fails with `what`. */
+export function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} within ${timeoutMs} ms`)), timeoutMs);
+    }),
+  ]);
 }

@@ -41,6 +41,8 @@ export class StraitService {
     readonly child: ChildProcess,
     readonly dashboardUrl: string,
     readonly streamPort: number,
+    /** A second TCP listener that no route uses: connections to it are closed at once. */
+    readonly spareStreamPort: number,
     readonly dataDir: string,
   ) {
     this.exited = new Promise((resolveExit) => child.once('exit', (code) => resolveExit(code)));
@@ -58,7 +60,8 @@ export class StraitService {
       if (!existsSync(path)) throw new Error(`${path} is missing: run \`${hint}\` first`);
     }
     const dataDir = mkdtempSync(join(tmpdir(), 'strait-dashboard-e2e-'));
-    const [adminPort, dashboardPort, streamPort] = [
+    const [adminPort, dashboardPort, streamPort, spareStreamPort] = [
+      await freeTcpPort(),
       await freeTcpPort(),
       await freeTcpPort(),
       await freeTcpPort(),
@@ -66,7 +69,7 @@ export class StraitService {
     const config = [
       'apisix:',
       '  stream_proxy:',
-      `    tcp: ['127.0.0.1:${streamPort}']`,
+      `    tcp: ['127.0.0.1:${streamPort}', '127.0.0.1:${spareStreamPort}']`,
       'deployment:',
       '  admin:',
       '    admin_key:',
@@ -93,6 +96,7 @@ export class StraitService {
       child,
       `http://127.0.0.1:${dashboardPort}`,
       streamPort,
+      spareStreamPort,
       dataDir,
     );
     await service.waitForOutput('dashboard listening', 20_000);

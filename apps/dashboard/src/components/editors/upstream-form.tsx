@@ -5,6 +5,7 @@ import { upstreamApi } from '../../lib/api';
 import { Section, SpecFields } from '../form/fields';
 import type { EditorDefinition, FormBodyProps } from '../form/form-page';
 import { LabelsEditor } from '../form/labels-editor';
+import { UpstreamHealthPanel } from '../live/health';
 import {
   UpstreamEditor,
   emptyUpstream,
@@ -48,4 +49,5 @@ export const upstreamEditor: EditorDefinition<UpstreamDto, UpstreamDtoWritable, 
   toDto: (state) => upstreamToDto(state),
   duplicate: (dto) => ({ ...dto, ...(dto.name ? { name: `${dto.name} copy` } : {}) }),
   Form: UpstreamForm,
+  Aside: UpstreamHealthPanel,
 };

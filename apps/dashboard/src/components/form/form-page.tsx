@@ -45,6 +45,8 @@ export interface EditorDefinition<Dto, Writable, State> {
   /** Replaces the default PUT of an edit (SSL objects are PATCHed: GET never returns their keys). */
   saveEdit?(client: Client, id: string, body: Writable, original: Dto): Promise<unknown>;
   Form: ComponentType<FormBodyProps<Dto, State>>;
+  /** Live state of a stored object shown above its form (an upstream's node health). */
+  Aside?: ComponentType<{ id: string }>;
 }
 
 const SERVER_FIELDS = ['id', 'create_time', 'update_time'];
@@ -68,7 +70,7 @@ export function FormPage<Dto, Writable, State>({
 }: {
   definition: EditorDefinition<Dto, Writable, State>;
 }) {
-  const { api, title, Form } = definition;
+  const { api, title, Form, Aside } = definition;
   const session = useSession();
   const router = useRouter();
   const params = useSearchParams();
@@ -286,6 +288,7 @@ export function FormPage<Dto, Writable, State>({
           {loaded.error}
         </p>
       )}
+      {loaded.phase === 'ready' && editId !== undefined && Aside && <Aside id={editId} />}
       {loaded.phase === 'ready' && (
         <FormContext.Provider value={context}>
           <form
