@@ -1,0 +1,226 @@
+// The load generators: iperf3 (bulk TCP), wrk (HTTP over TCP: new connections and kept-alive
+// request/response) and dnsperf (UDP request/response). Every run is bounded in time (its own
+// duration plus a margin, then killed) and pinned to the load core. Results are plain objects;
+// a failed run returns { error } instead of throwing.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run } from './proc.mjs';
+
+const WRK_SCRIPT = fileURLToPath(new URL('./wrk-report.lua', import.meta.url));
+
+function firstLine(text) {
+  return (text || '').trim().split('\n').filter(Boolean).slice(-1)[0] ?? '';
+}
+
+/** iperf3 client through `port` for `seconds` with `streams` parallel streams. */
+export async function iperf3({ port, seconds, streams, cpus }) {
+  const res = await run(
+    'iperf3',
+    [
+      '-c',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-t',
+      String(seconds),
+      '-P',
+      String(streams),
+      '-J',
+      '--connect-timeout',
+      '3000',
+    ],
+    { timeoutMs: (seconds + 20) * 1000, cpus },
+  );
+  let json;
+  try {
+    json = JSON.parse(res.stdout);
+  } catch {
+    return {
+      error: `iperf3 gave no JSON (exit ${res.code}${res.timedOut ? ', timed out' : ''}): ${firstLine(res.stderr || res.stdout)}`,
+    };
+  }
+  if (json.error) return { error: `iperf3: ${json.error}` };
+  const received = json.end?.sum_received;
+  if (!received) return { error: 'iperf3: no sum_received in its report' };
+  return {
+    bitsPerSecond: received.bits_per_second,
+    bytes: received.bytes,
+    seconds: received.seconds,
+    retransmits: json.end?.sum_sent?.retransmits ?? 0,
+  };
+}
+
+/**
+ * wrk against http://127.0.0.1:port/ with `connections` connections on one thread. `close` adds
+ * `Connection: close`, so every request is a new TCP connection through the proxy. `https` uses TLS.
+ */
+export async function wrk({
+  port,
+  seconds,
+  connections,
+  close = false,
+  https = false,
+  host = '127.0.0.1',
+  cpus,
+}) {
+  const args = [
+    '-t',
+    '1',
+    '-c',
+    String(connections),
+    '-d',
+    `${seconds}s`,
+    '--timeout',
+    '2s',
+    '-s',
+    WRK_SCRIPT,
+  ];
+  if (close) args.push('-H', 'Connection: close');
+  args.push(`${https ? 'https' : 'http'}://${host}:${port}/`);
+  const res = await run('wrk', args, { timeoutMs: (seconds + 20) * 1000, cpus });
+  const line = res.stdout.split('\n').find((candidate) => candidate.startsWith('BENCHJSON '));
+  if (!line)
+    return {
+      error: `wrk gave no report (exit ${res.code}${res.timedOut ? ', timed out' : ''}): ${firstLine(res.stderr || res.stdout)}`,
+    };
+  const report = JSON.parse(line.slice('BENCHJSON '.length));
+  const seconds_ = report.duration_us / 1e6;
+  const errors =
+    report.connect_errors +
+    report.read_errors +
+    report.write_errors +
+    report.timeouts +
+    report.status_errors;
+  if (report.requests === 0)
+    return {
+      error: `no ${https ? 'TLS handshake + ' : ''}request completed in ${seconds} s (wrk errors: connect ${report.connect_errors}, read ${report.read_errors}, write ${report.write_errors}, timeouts ${report.timeouts})`,
+    };
+  return {
+    requests: report.requests,
+    rate: report.requests / seconds_,
+    seconds: seconds_,
+    p50Us: report.p50_us,
+    p90Us: report.p90_us,
+    p99Us: report.p99_us,
+    meanUs: report.mean_us,
+    errors,
+    errorDetail: errors
+      ? `connect ${report.connect_errors}, read ${report.read_errors}, write ${report.write_errors}, timeout ${report.timeouts}, status ${report.status_errors}`
+      : undefined,
+  };
+}
+
+/** A dnsperf query file (a few names dnsmasq answers from its own data). */
+export function writeQueryFile(dir) {
+  const path = join(dir, 'queries.txt');
+  writeFileSync(
+    path,
+    ['bench.test A', 'a.bench.test A', 'b.bench.test A', 'c.bench.test A'].join('\n') + '\n',
+  );
+  return path;
+}
+
+/**
+ * UDP request/response at the highest rate dnsperf reaches with `clients` source ports (each one
+ * UDP session in the proxy) and up to `outstanding` queries in flight.
+ */
+export async function dnsperfRate({
+  port,
+  seconds,
+  queryFile,
+  clients = 10,
+  outstanding = 200,
+  cpus,
+}) {
+  const res = await run(
+    'dnsperf',
+    [
+      '-s',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-d',
+      queryFile,
+      '-l',
+      String(seconds),
+      '-c',
+      String(clients),
+      '-q',
+      String(outstanding),
+      '-t',
+      '1',
+    ],
+    { timeoutMs: (seconds + 20) * 1000, cpus },
+  );
+  const out = res.stdout;
+  const num = (re) => {
+    const match = re.exec(out);
+    return match ? Number(match[1]) : undefined;
+  };
+  const sent = num(/Queries sent:\s+(\d+)/);
+  const completed = num(/Queries completed:\s+(\d+)/);
+  const lost = num(/Queries lost:\s+(\d+)/);
+  const qps = num(/Queries per second:\s+([\d.]+)/);
+  const avgLatency = num(/Average Latency \(s\):\s+([\d.]+)/);
+  if (sent === undefined || qps === undefined) {
+    return {
+      error: `dnsperf gave no statistics (exit ${res.code}${res.timedOut ? ', timed out' : ''}): ${firstLine(res.stderr || res.stdout)}`,
+    };
+  }
+  if (!completed) return { error: `dnsperf: no query answered (${sent} sent, ${lost} lost)` };
+  return {
+    sent,
+    completed,
+    lost,
+    lossPercent: sent ? (100 * lost) / sent : 0,
+    rate: qps,
+    avgLatencyUs: avgLatency * 1e6,
+  };
+}
+
+/** Per-query latency at a fixed, modest rate (no queueing): p50/p99 from dnsperf -v. */
+export async function dnsperfLatency({ port, seconds, queryFile, qps = 2000, cpus }) {
+  const res = await run(
+    'dnsperf',
+    [
+      '-s',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-d',
+      queryFile,
+      '-l',
+      String(seconds),
+      '-c',
+      '4',
+      '-Q',
+      String(qps),
+      '-t',
+      '1',
+      '-v',
+    ],
+    { timeoutMs: (seconds + 20) * 1000, cpus },
+  );
+  const latencies = [];
+  for (const match of res.stdout.matchAll(/^> \S+ \S+ \S+ ([\d.]+)$/gm))
+    latencies.push(Number(match[1]) * 1e6);
+  if (latencies.length === 0)
+    return {
+      error: `dnsperf -v printed no answered query (exit ${res.code}): ${firstLine(res.stderr || res.stdout)}`,
+    };
+  latencies.sort((a, b) => a - b);
+  const lost = Number(/Queries lost:\s+(\d+)/.exec(res.stdout)?.[1] ?? 0);
+  return {
+    samples: latencies.length,
+    lost,
+    p50Us: percentile(latencies, 50),
+    p99Us: percentile(latencies, 99),
+  };
+}
+
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return undefined;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index];
+}
