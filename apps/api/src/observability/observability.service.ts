@@ -40,10 +40,10 @@ export class ObservabilityService implements OnApplicationBootstrap, OnApplicati
   async onApplicationBootstrap(): Promise<void> {
     const engine = this.runtime.engine;
     engine.on('connection:opened', (info) => this.traffic.opened(info));
-    engine.on('connection:closed', (summary) => {
-      this.traffic.closed(summary);
-      this.accessLog.closed(summary);
-    });
+    engine.on('connection:closed', (summary) => this.traffic.closed(summary));
+    // Subscribed only when on: building a record per connection costs CPU even if it is dropped.
+    if (this.accessLog.enabled)
+      engine.on('connection:closed', (summary) => this.accessLog.closed(summary));
     engine.on('listener:error', (event) =>
       this.logger.warn({
         msg: 'listener error',
