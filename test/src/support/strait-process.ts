@@ -26,6 +26,8 @@ export interface StraitOptions {
   dataDir?: string;
   /** Wait for the admin API (false for configs with enable_admin: false). */
   waitForAdmin?: boolean;
+  /** Extra environment variables for the service (e.g. NODE_EXTRA_CA_CERTS). */
+  env?: Record<string, string>;
 }
 
 /** A config file for the harness's options, with fresh admin and dashboard ports. */
@@ -86,6 +88,7 @@ export class StraitProcess {
       {
         cwd: REPO_ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, ...options.env },
       },
     );
     const instance = new StraitProcess(
