@@ -442,6 +442,23 @@ describe('upstreams: DELETE reference checks (scenario 29, deliberate improvemen
     );
   });
 
+  it('a numeric upstream_id, among routes that do not use it, still blocks DELETE', async () => {
+    // The reference check reads only objects whose stored JSON mentions the key: the id's form
+    // (number or string) and unrelated objects must not change the answer.
+    await test.request('PUT', `${UPSTREAMS}/4`, { nodes: NODES, type: 'roundrobin' });
+    for (const id of ['a', 'b']) {
+      await test.request('PUT', `/apisix/admin/stream_routes/${id}`, {
+        upstream: { nodes: NODES, type: 'roundrobin' },
+      });
+    }
+    const reply = await test.request('PUT', '/apisix/admin/stream_routes/n', { upstream_id: 4 });
+    assert.equal(reply.status, 201, reply.text);
+    assertError(
+      await test.request('DELETE', `${UPSTREAMS}/4`),
+      'can not delete this upstream, stream_route [n] is still using it now',
+    );
+  });
+
   it('deleting a missing upstream is 404', async () => {
     assertKeyNotFound(await test.request('DELETE', `${UPSTREAMS}/404`));
     assertKeyNotFound(await test.request('DELETE', `${UPSTREAMS}/404?force=true`));

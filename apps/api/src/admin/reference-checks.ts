@@ -29,13 +29,19 @@ export function trafficSplitUpstreamIds(plugins: unknown): string[] {
   return ids;
 }
 
-/** Finds the first object of `kind` for which `uses` is true, in key order (deterministic messages). */
+/**
+ * Finds the first object of `kind` for which `uses` is true, in key order (deterministic messages).
+ * `key` is an object key every user's stored JSON contains (`upstream_id`): only objects whose
+ * text mentions it are read and tested, instead of the whole table.
+ */
 export async function findUser(
   session: StoreSession,
   kind: ResourceKind,
+  key: string,
   uses: (value: JsonObject) => boolean,
 ): Promise<string | undefined> {
-  const users = (await session.list(kind)).filter((object) => uses(object.value));
+  const candidates = await session.listContaining(kind, JSON.stringify(key));
+  const users = candidates.filter((object) => uses(object.value));
   users.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return users[0]?.id;
 }

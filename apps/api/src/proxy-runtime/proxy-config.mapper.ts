@@ -9,15 +9,52 @@ import {
 } from '@strait/proxy';
 import { isJsonObject } from '../common/deep-merge';
 import type { PrivateKeyFields } from '../crypto/private-key-fields';
-import type { JsonObject, StoredObject } from '../store/resource-kind';
-import type { StoreView } from './store-view';
+import type { JsonObject, ResourceKind, StoredObject } from '../store/resource-kind';
+
+/** The part of StoreView the mapper reads. */
+export interface StoreReader {
+  list(kind: ResourceKind): StoredObject[];
+  get(kind: ResourceKind, id: unknown): StoredObject | undefined;
+}
 
 export interface MapperContext {
-  view: StoreView;
+  view: StoreReader;
   privateKeys: PrivateKeyFields;
   fallbackSni?: string;
   /** Objects that could not be mapped are skipped and reported, never half-applied. */
   onSkipped(kind: string, id: string, reason: string): void;
+  /**
+   * Mappings of earlier calls, reused for objects whose inputs are unchanged: pass the same cache
+   * to every call so a re-apply maps only what changed (see MappedObjectCache).
+   */
+  cache?: MappedObjectCache;
+}
+
+/** One stored object's mapping and everything it was mapped from. */
+interface CachedMapping<T> {
+  /** The stored object mapped (StoreView replaces the object on every change). */
+  source: StoredObject;
+  /** Every other stored object looked up while mapping, as found (undefined: it did not exist). */
+  reads: { kind: ResourceKind; id: unknown; found: StoredObject | undefined }[];
+  result: { spec: T | undefined } | { error: string };
+}
+
+/**
+ * Mapped specs of the previous call, by stored id. A mapping is reused (the same spec object, so
+ * the engine can keep what it compiled for it) only while its own stored object and every object
+ * it looked up — service, upstreams (route, service and traffic-split), client-certificate SSLs —
+ * are the very objects it was mapped from, and absent ones are still absent. Any write replaces
+ * the stored object in the view, so an edited upstream or service remaps every route that read
+ * it, and a deleted one turns their upstream into an error again. Mapping is otherwise a pure
+ * function of the stored objects (private-key decryption included).
+ */
+export class MappedObjectCache {
+  readonly routes = new Map<string, CachedMapping<StreamRouteSpec>>();
+  readonly certificates = new Map<string, CachedMapping<CertificateSpec>>();
+  pluginMetadata:
+    { sources: StoredObject[]; value: Record<string, unknown> | undefined } | undefined;
+  /** Objects mapped (not reused) by the last call; for tests and logs. */
+  lastMapped = 0;
 }
 
 /**
@@ -26,24 +63,32 @@ export interface MapperContext {
  * knows both shapes.
  */
 export function mapToProxyConfig(context: MapperContext): ProxyConfig {
+  const cache = context.cache;
+  if (cache) cache.lastMapped = 0;
+  // Unchanged entries stay where they are; only misses are stored and deleted objects pruned.
+  const routeCache = cache?.routes ?? new Map<string, CachedMapping<StreamRouteSpec>>();
   const routes: StreamRouteSpec[] = [];
-  for (const route of context.view.list('stream_routes')) {
-    try {
-      const spec = mapRoute(route, context);
-      if (spec) routes.push(spec);
-    } catch (error) {
-      context.onSkipped('stream_routes', route.id, String(error));
-    }
+  const storedRoutes = context.view.list('stream_routes');
+  for (const route of storedRoutes) {
+    const cached = routeCache.get(route.id);
+    const mapping = mapCached(route, cached, context, mapRoute);
+    if (mapping !== cached) routeCache.set(route.id, mapping);
+    if ('error' in mapping.result) {
+      context.onSkipped('stream_routes', route.id, mapping.result.error);
+    } else if (mapping.result.spec) routes.push(mapping.result.spec);
   }
+  pruneDeleted(routeCache, storedRoutes);
+  const certificateCache = cache?.certificates ?? new Map<string, CachedMapping<CertificateSpec>>();
   const certificates: CertificateSpec[] = [];
-  for (const ssl of context.view.list('ssls')) {
-    try {
-      const spec = mapCertificate(ssl, context);
-      if (spec) certificates.push(spec);
-    } catch (error) {
-      context.onSkipped('ssls', ssl.id, String(error));
-    }
+  const storedSsls = context.view.list('ssls');
+  for (const ssl of storedSsls) {
+    const cached = certificateCache.get(ssl.id);
+    const mapping = mapCached(ssl, cached, context, mapCertificate);
+    if (mapping !== cached) certificateCache.set(ssl.id, mapping);
+    if ('error' in mapping.result) context.onSkipped('ssls', ssl.id, mapping.result.error);
+    else if (mapping.result.spec) certificates.push(mapping.result.spec);
   }
+  pruneDeleted(certificateCache, storedSsls);
   return {
     routes,
     certificates,
@@ -52,11 +97,65 @@ export function mapToProxyConfig(context: MapperContext): ProxyConfig {
   };
 }
 
+/** Drops the cache entries of objects no longer stored (the cache then holds exactly `stored`). */
+function pruneDeleted<T>(cache: Map<string, CachedMapping<T>>, stored: StoredObject[]): void {
+  if (cache.size === stored.length) return;
+  const ids = new Set(stored.map((object) => object.id));
+  for (const id of cache.keys()) if (!ids.has(id)) cache.delete(id);
+}
+
+/** The cached mapping of `source` when nothing it was mapped from changed, else a fresh one. */
+function mapCached<T>(
+  source: StoredObject,
+  cached: CachedMapping<T> | undefined,
+  context: MapperContext,
+  map: (object: StoredObject, context: MapperContext) => T | undefined,
+): CachedMapping<T> {
+  const view = context.view;
+  if (
+    cached !== undefined &&
+    cached.source === source &&
+    cached.reads.every((read) => view.get(read.kind, read.id) === read.found)
+  ) {
+    return cached;
+  }
+  if (context.cache) context.cache.lastMapped++;
+  const reads: CachedMapping<T>['reads'] = [];
+  const recording: MapperContext = {
+    ...context,
+    view: {
+      list: (kind) => view.list(kind),
+      get: (kind, id) => {
+        const found = view.get(kind, id);
+        reads.push({ kind, id, found });
+        return found;
+      },
+    },
+  };
+  try {
+    return { source, reads, result: { spec: map(source, recording) } };
+  } catch (error) {
+    return { source, reads, result: { error: String(error) } };
+  }
+}
+
 /** Stored plugin_metadata objects by plugin name (their id); undefined when there are none. */
 function mapPluginMetadata(context: MapperContext): Record<string, unknown> | undefined {
   const metadata = context.view.list('plugin_metadata');
-  if (metadata.length === 0) return undefined;
-  return Object.fromEntries(metadata.map((object) => [object.id, object.value]));
+  const cached = context.cache?.pluginMetadata;
+  if (
+    cached !== undefined &&
+    cached.sources.length === metadata.length &&
+    cached.sources.every((object, index) => object === metadata[index])
+  ) {
+    return cached.value;
+  }
+  const value =
+    metadata.length === 0
+      ? undefined
+      : Object.fromEntries(metadata.map((object) => [object.id, object.value]));
+  if (context.cache) context.cache.pluginMetadata = { sources: metadata, value };
+  return value;
 }
 
 function mapRoute(route: StoredObject, context: MapperContext): StreamRouteSpec | undefined {
@@ -264,7 +363,7 @@ function mapCertificate(ssl: StoredObject, context: MapperContext): CertificateS
  * `upstream_id` resolved to the stored upstream and an inline `upstream` mapped in place, both
  * into engine UpstreamSpecs. A dangling `upstream_id` is left without `upstream`; the engine then
  * closes connections reaching that rule (500), as APISIX does. The merged plugins object is a
- * fresh copy per apply, so the conf is rewritten on a copy, never on the stored object.
+ * fresh copy per mapping, so the conf is rewritten on a copy, never on the stored object.
  */
 function resolveTrafficSplit(
   plugins: Record<string, unknown> | undefined,

@@ -20,7 +20,7 @@ import { EventBus } from '../events/event-bus';
 import { storeEventName, type StoreAction } from '../events/strait-events';
 import { RESOURCE_KINDS } from '../store/resource-kind';
 import { ResourceStore } from '../store/resource-store';
-import { mapToProxyConfig } from './proxy-config.mapper';
+import { MappedObjectCache, mapToProxyConfig } from './proxy-config.mapper';
 import { StoreView } from './store-view';
 
 const STORE_ACTIONS: readonly StoreAction[] = ['created', 'updated', 'deleted'];
@@ -28,13 +28,17 @@ const STORE_ACTIONS: readonly StoreAction[] = ['created', 'updated', 'deleted'];
 /**
  * The adapter between the control plane and the in-process engine: loads every stored object on
  * start, opens the configured listeners, and re-applies a complete config after each committed
- * change on the event bus. Changes are applied synchronously inside the bus emit, so an admin
- * write is in force before its HTTP answer leaves.
+ * change on the event bus; only objects the change touched are mapped again (MappedObjectCache),
+ * and the engine keeps what it compiled for the route specs that stayed the same. Changes are
+ * applied synchronously inside the bus emit, so an admin write is in force before its HTTP answer
+ * leaves.
  */
 @Injectable()
 export class ProxyRuntimeService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('ProxyRuntime');
   private readonly view = new StoreView();
+  /** Specs mapped by earlier re-applies: a write remaps only the objects it touched. */
+  private readonly mapped = new MappedObjectCache();
   readonly engine: ProxyEngine;
   /** The stream plugins; `plugins.stats()` has limit-conn counts and syslog delivery counters. */
   readonly plugins: PluginPipeline;
@@ -139,6 +143,7 @@ export class ProxyRuntimeService implements OnApplicationBootstrap, OnApplicatio
       view: this.view,
       privateKeys: this.privateKeys,
       fallbackSni: this.config.fallbackSni,
+      cache: this.mapped,
       onSkipped: (kind, id, reason) =>
         this.logger.error({ msg: 'object skipped by the data plane', kind, id, reason }),
     });
@@ -155,7 +160,12 @@ export class ProxyRuntimeService implements OnApplicationBootstrap, OnApplicatio
     }
     this.applied = config;
     const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
-    this.logger.debug({ msg: 'proxy config applied', routes: config.routes.length, elapsedMs });
+    this.logger.debug({
+      msg: 'proxy config applied',
+      routes: config.routes.length,
+      mapped: this.mapped.lastMapped,
+      elapsedMs,
+    });
   }
 }
 

@@ -21,7 +21,11 @@ export class ServicesPolicy implements ResourcePolicy {
   ) {}
 
   async validate(value: JsonObject, session: StoreSession): Promise<string | undefined> {
-    const outcome = await validateServiceWithReferences(value, storeLookups(session), this.validation);
+    const outcome = await validateServiceWithReferences(
+      value,
+      storeLookups(session),
+      this.validation,
+    );
     return outcome.ok ? undefined : outcome.message;
   }
 
@@ -34,7 +38,12 @@ export class ServicesPolicy implements ResourcePolicy {
   }
 
   async checkDelete(id: string, session: StoreSession): Promise<string | undefined> {
-    const route = await findUser(session, 'stream_routes', (value) => String(value.service_id) === id);
+    const route = await findUser(
+      session,
+      'stream_routes',
+      'service_id',
+      (value) => String(value.service_id) === id,
+    );
     return route === undefined
       ? undefined
       : `can not delete this service directly, stream_route [${route}] is still using it now`;

@@ -1,5 +1,6 @@
 import sqlite3 from 'sqlite3';
 import type { DataSourceOptions } from 'typeorm';
+import { ExpiryIndexes1764180000000 } from '../migrations/1764180000000-expiry-indexes';
 import { InitialSchema1764168000000 } from '../migrations/1764168000000-initial-schema';
 import { PluginMetadataEntity } from '../plugin-metadata/plugin-metadata.entity';
 import { ServiceEntity } from '../services/service.entity';
@@ -19,7 +20,7 @@ export const ENTITIES = [
   SettingEntity,
 ];
 
-export const MIGRATIONS = [InitialSchema1764168000000];
+export const MIGRATIONS = [InitialSchema1764168000000, ExpiryIndexes1764180000000];
 
 /**
  * TypeORM options for the embedded store. The schema is owned by checked-in migrations (never

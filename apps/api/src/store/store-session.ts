@@ -1,4 +1,4 @@
-import { LessThanOrEqual, type EntityManager } from 'typeorm';
+import { LessThanOrEqual, Like, type EntityManager } from 'typeorm';
 import { storeEventName, type StoreChangeEvent } from '../events/strait-events';
 import {
   RESOURCE_ENTITIES,
@@ -39,6 +39,18 @@ export class StoreSession {
     return rows.filter((row) => !this.isExpired(row)).map((row) => toStoredObject(kind, row));
   }
 
+  /**
+   * The objects of `kind` whose stored JSON text contains `text` (a superset filter done by the
+   * database, so reference checks do not parse every object of a table). `%` and `_` in `text`
+   * act as LIKE wildcards, which only widens the result; SQLite's LIKE also ignores ASCII case.
+   */
+  async listContaining(kind: ResourceKind, text: string): Promise<StoredObject[]> {
+    const rows = await this.manager.find(RESOURCE_ENTITIES[kind], {
+      where: { value: Like(`%${text}%`) },
+    });
+    return rows.filter((row) => !this.isExpired(row)).map((row) => toStoredObject(kind, row));
+  }
+
   async nextRevision(): Promise<number> {
     await this.manager
       .createQueryBuilder()
@@ -58,7 +70,13 @@ export class StoreSession {
     value: JsonObject,
     options: SaveOptions = {},
   ): Promise<{ object: StoredObject; created: boolean }> {
-    const existing = await this.get(kind, id);
+    // Only the revision columns of the current row are needed (not its value); an expired row
+    // that the sweep has not removed yet is replaced as if it were absent.
+    const current = await this.manager.findOne(RESOURCE_ENTITIES[kind], {
+      select: { id: true, createdIndex: true, expiresAt: true },
+      where: { id },
+    });
+    const existing = current && !this.isExpired(current) ? current : undefined;
     const revision = await this.nextRevision();
     const row: StoredObjectColumns = {
       id,
@@ -70,7 +88,21 @@ export class StoreSession {
           ? null
           : String(this.now() + Math.round(options.ttlSeconds * 1000)),
     };
-    await this.manager.save(RESOURCE_ENTITIES[kind], row);
+    // insert/update directly: save() would select the row once more to choose between them.
+    if (current) {
+      await this.manager.update(
+        RESOURCE_ENTITIES[kind],
+        { id },
+        {
+          value: row.value,
+          createdIndex: row.createdIndex,
+          modifiedIndex: row.modifiedIndex,
+          expiresAt: row.expiresAt,
+        },
+      );
+    } else {
+      await this.manager.insert(RESOURCE_ENTITIES[kind], row);
+    }
     const object = toStoredObject(kind, row);
     this.record(existing ? 'updated' : 'created', kind, id, revision, object);
     return { object, created: !existing };

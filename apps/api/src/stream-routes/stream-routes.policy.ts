@@ -22,7 +22,11 @@ export class StreamRoutesPolicy implements ResourcePolicy {
   ) {}
 
   async validate(value: JsonObject, session: StoreSession): Promise<string | undefined> {
-    const outcome = await validateStreamRouteWithReferences(value, storeLookups(session), this.validation);
+    const outcome = await validateStreamRouteWithReferences(
+      value,
+      storeLookups(session),
+      this.validation,
+    );
     return outcome.ok ? undefined : outcome.message;
   }
 
@@ -38,6 +42,7 @@ export class StreamRoutesPolicy implements ResourcePolicy {
     const user = await findUser(
       session,
       'stream_routes',
+      'superior_id',
       (value) => isJsonObject(value.protocol) && String(value.protocol.superior_id) === id,
     );
     return user === undefined

@@ -24,7 +24,11 @@ export class UpstreamsPolicy implements ResourcePolicy {
   ) {}
 
   async validate(value: JsonObject, session: StoreSession): Promise<string | undefined> {
-    const outcome = await validateUpstreamWithReferences(value, storeLookups(session), this.validation);
+    const outcome = await validateUpstreamWithReferences(
+      value,
+      storeLookups(session),
+      this.validation,
+    );
     return outcome.ok ? undefined : outcome.message;
   }
 
@@ -37,11 +41,23 @@ export class UpstreamsPolicy implements ResourcePolicy {
   }
 
   async checkDelete(id: string, session: StoreSession): Promise<string | undefined> {
-    const route = await findUser(session, 'stream_routes', (value) => String(value.upstream_id) === id);
-    if (route !== undefined) return `can not delete this upstream, stream_route [${route}] is still using it now`;
-    const service = await findUser(session, 'services', (value) => String(value.upstream_id) === id);
-    if (service !== undefined) return `can not delete this upstream, service [${service}] is still using it now`;
-    const splitter = await findUser(session, 'stream_routes', (value) =>
+    const route = await findUser(
+      session,
+      'stream_routes',
+      'upstream_id',
+      (value) => String(value.upstream_id) === id,
+    );
+    if (route !== undefined)
+      return `can not delete this upstream, stream_route [${route}] is still using it now`;
+    const service = await findUser(
+      session,
+      'services',
+      'upstream_id',
+      (value) => String(value.upstream_id) === id,
+    );
+    if (service !== undefined)
+      return `can not delete this upstream, service [${service}] is still using it now`;
+    const splitter = await findUser(session, 'stream_routes', 'upstream_id', (value) =>
       trafficSplitUpstreamIds(value.plugins).includes(id),
     );
     if (splitter !== undefined) {

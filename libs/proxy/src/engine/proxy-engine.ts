@@ -10,7 +10,7 @@ import type { BalancerRegistry } from '../balancing/types';
 import { createPluginPipeline } from '../plugins';
 import { HealthMonitor, withHealthReports, type UpstreamHealth } from '../health';
 import { upstreamsOf } from '../health/config-upstreams';
-import { compileRouteTable } from '../routing';
+import { createRouteTableCompiler } from '../routing';
 import type { ConnectionContext, MatchExplanation, RouteTable } from '../routing/types';
 import { CertificateContexts } from '../tls/certificate-contexts';
 import { buildTlsTermination } from '../tls/tls-termination';
@@ -46,7 +46,10 @@ export interface CreateProxyEngineOptions extends ProxyEngineOptions {
   prereadPipeline?: PrereadPipelineFactory;
   /** Opens upstream sockets; the default speaks plain TCP, or TLS for scheme `tls`. */
   connectUpstream?: UpstreamConnector;
-  /** Route compiler; compileRouteTable by default. */
+  /**
+   * Route compiler; by default compileRouteTable with the parsed filters of unchanged route spec
+   * objects reused across applies (createRouteTableCompiler).
+   */
   compileRoutes?: (routes: StreamRouteSpec[]) => RouteTable;
   /** Balancer state holder; a fresh createBalancerRegistry() by default. */
   balancers?: BalancerRegistry;
@@ -83,7 +86,7 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
 
   constructor(options: CreateProxyEngineOptions = {}) {
     super();
-    this.compileRoutes = options.compileRoutes ?? compileRouteTable;
+    this.compileRoutes = options.compileRoutes ?? createRouteTableCompiler();
     this.pipeline = options.prereadPipeline ?? createPluginPipeline();
     this.udpSessionLimit = Math.max(1, options.udpSessionLimit ?? DEFAULT_UDP_SESSION_LIMIT);
     this.defaults = {
@@ -179,6 +182,7 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
       this.defaults,
       this.pipeline,
       ++this.configVersion,
+      this.runtime.state,
     );
     const termination = buildTlsTermination(config.certificates, this.certificateContexts);
     this.runtime.state = state;

@@ -61,7 +61,14 @@ export function planRoute(
   pipeline: PrereadPipelineFactory | undefined,
   config: ProxyConfig,
 ): RoutePlan {
-  const preread = pipeline ? pipeline(route, config) : [];
+  return planWithSteps(route, pipeline ? pipeline(route, config) : [], defaults);
+}
+
+function planWithSteps(
+  route: StreamRouteSpec,
+  preread: readonly PrereadStep[],
+  defaults: EngineDefaults,
+): RoutePlan {
   if (!route.upstream) return { route, preread, problem: 'ERR_UPSTREAM_MISSING' };
   const upstream = planUpstream(route.upstream, defaults);
   return { route, preread, upstream, problem: upstream.problem };
@@ -89,6 +96,15 @@ export class RuntimeState {
 
   private readonly switchedPlans = new Map<UpstreamSpec, UpstreamPlan>();
 
+  /**
+   * The plan this snapshot made for `route` when it has no plugin steps: such a plan depends only
+   * on the route spec object and the engine defaults, so the next snapshot can take it over.
+   */
+  stepFreePlan(route: StreamRouteSpec): RoutePlan | undefined {
+    const plan = this.plans.get(route);
+    return plan !== undefined && plan.preread.length === 0 ? plan : undefined;
+  }
+
   planFor(route: StreamRouteSpec): RoutePlan {
     // The table hands back the route objects it was compiled from; a table that copies them
     // still works, at the cost of planning on the connection path.
@@ -112,17 +128,27 @@ export class RuntimeState {
   }
 }
 
+/**
+ * Plans every route of `config`. With `previous` (the snapshot being replaced, built with the
+ * same defaults and pipeline), a route spec object it already planned keeps its plan when the
+ * pipeline again gives it no steps: the pipeline still runs for every route (plugin steps and
+ * their per-apply state are rebuilt as before), but the upstream plan and plan object are reused.
+ */
 export function buildRuntimeState(
   config: ProxyConfig,
   table: RouteTable,
   defaults: EngineDefaults,
   pipeline: PrereadPipelineFactory | undefined,
   version: number,
+  previous?: RuntimeState,
 ): { state: RuntimeState; upstreamKeys: Set<string> } {
   const plans = new Map<StreamRouteSpec, RoutePlan>();
   const upstreamKeys = new Set<string>();
   for (const route of config.routes) {
-    const plan = planRoute(route, defaults, pipeline, config);
+    const preread = pipeline ? pipeline(route, config) : [];
+    const plan =
+      (preread.length === 0 ? previous?.stepFreePlan(route) : undefined) ??
+      planWithSteps(route, preread, defaults);
     plans.set(route, plan);
     if (route.upstream) upstreamKeys.add(route.upstream.key);
     // Upstreams a step may switch to (traffic-split) keep their balancer state too.

@@ -39,6 +39,19 @@ export class CompiledRoute {
     readonly remoteNetwork: IpNetwork | undefined,
   ) {}
 
+  /** This route at another position of the route array (the parsed filters are shared). */
+  withOrder(order: number): CompiledRoute {
+    if (order === this.order) return this;
+    return new CompiledRoute(
+      this.spec,
+      order,
+      this.sni,
+      this.serverPort,
+      this.serverNetwork,
+      this.remoteNetwork,
+    );
+  }
+
   /**
    * The first criterion this route fails for `connection`, in the debugger's order
    * (sni, server_port, server_addr, remote_addr), or undefined when it matches.

@@ -4,5 +4,5 @@ export type { IpFamily } from './ip-address';
 export { IpNetwork, compileIpMatcher, isValidIpOrCidr, parseIpNetwork } from './ip-matcher';
 export { RoutingError } from './routing-error';
 export type { RoutingErrorCode } from './routing-error';
-export { compileRouteTable } from './route-table';
+export { compileRouteTable, createRouteTableCompiler } from './route-table';
 export type { CompiledRouteTable } from './route-table';

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BlockList, isIPv6 } from 'node:net';
 import type { StreamRouteSpec } from '../config';
-import { compileRouteTable } from './route-table';
+import { compileRouteTable, createRouteTableCompiler } from './route-table';
 import type { ConnectionContext } from './types';
 
 function route(id: string, filters: Omit<StreamRouteSpec, 'id'> = {}): StreamRouteSpec {
@@ -384,6 +384,52 @@ describe('compileRouteTable: agreement with a plain reading of spec 3.4', () => 
         assert.equal(table.explain(context).matched?.id, expected);
       }
     }
+  });
+});
+
+describe('createRouteTableCompiler: reuse across compilations', () => {
+  it('matches like the reference while specs are kept, replaced, moved, added and removed', () => {
+    const random = seededRandom(7);
+    const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)];
+    const newRoute = (id: string) =>
+      route(id, {
+        remoteAddr: pick([undefined, '10.0.0.0/8', '10.1.2.3', '::1']),
+        serverAddr: pick([undefined, '127.0.0.1', '127.0.0.0/8']),
+        serverPort: pick([undefined, 9100, 9101]),
+        sni: pick([undefined, undefined, 'a.test.com', '*.test.com', '*']),
+      });
+    const compile = createRouteTableCompiler();
+    let routes: StreamRouteSpec[] = [];
+    let next = 0;
+    for (let round = 0; round < 200; round++) {
+      routes = routes.filter(() => random() > 0.15); // deletions shift the later routes' order
+      routes = routes.map((spec) => (random() < 0.1 ? newRoute(spec.id) : spec)); // updates in place
+      while (random() < 0.5) routes.push(newRoute(String(next++))); // new keys are appended
+      if (random() < 0.1 && routes.length > 1) routes.reverse(); // order changes too
+      const table = compile(routes);
+      assert.equal(table.size, routes.length);
+      for (let probe = 0; probe < 20; probe++) {
+        const context = connection({
+          remoteAddr: pick(['10.1.2.3', '10.9.9.9', '192.168.0.1', '::1']),
+          serverAddr: pick(['127.0.0.1', '127.0.0.10']),
+          serverPort: pick([9100, 9101, 9102]),
+          sni: pick([undefined, 'a.test.com', 'b.test.com']),
+        });
+        const expected = referenceMatch(routes, context);
+        assert.equal(table.match(context)?.id, expected, JSON.stringify({ routes, context }));
+        assert.equal(table.explain(context).matched?.id, expected);
+      }
+    }
+  });
+
+  it('refuses an invalid route as compileRouteTable does, and compiles the next table normally', () => {
+    const compile = createRouteTableCompiler();
+    const good = route('good', { serverPort: 9100 });
+    compile([good]);
+    assert.throws(() => compile([good, route('bad', { remoteAddr: 'nope' })]), {
+      code: 'ERR_INVALID_ROUTE',
+    });
+    assert.equal(compile([good]).match(connection())?.id, 'good');
   });
 });
 

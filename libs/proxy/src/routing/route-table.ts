@@ -84,18 +84,47 @@ class IndexedRouteTable implements CompiledRouteTable {
  * rejected, so that a bad config is refused as a whole instead of silently never matching.
  */
 export function compileRouteTable(routes: readonly StreamRouteSpec[]): CompiledRouteTable {
-  const compiled = routes.map((route, order) => compileRoute(route, order));
+  return indexRoutes(routes.map((route, order) => compileRoute(route, order)));
+}
+
+/**
+ * compileRouteTable for a caller that compiles again and again (the engine, at every apply):
+ * the parsed filters of a route spec object that was in the previous table are reused, so a
+ * re-apply parses only new or replaced specs. Route specs are treated as immutable once compiled
+ * (the admin adapter maps a changed object into a new spec). The memory is updated in place and
+ * pruned to the current routes once it holds twice as many, so replaced specs cost nothing per
+ * compilation; a compilation that throws only leaves valid entries for the specs it reached.
+ */
+export function createRouteTableCompiler(): (
+  routes: readonly StreamRouteSpec[],
+) => CompiledRouteTable {
+  let known = new Map<StreamRouteSpec, CompiledRoute>();
+  return (routes) => {
+    const compiled = routes.map((route, order) => {
+      const previous = known.get(route);
+      if (previous !== undefined && previous.order === order) return previous;
+      const result =
+        previous === undefined ? compileRoute(route, order) : previous.withOrder(order);
+      known.set(route, result);
+      return result;
+    });
+    if (known.size > 2 * compiled.length + 64) {
+      known = new Map(compiled.map((route) => [route.spec, route]));
+    }
+    return indexRoutes(compiled);
+  };
+}
+
+function indexRoutes(compiled: readonly CompiledRoute[]): CompiledRouteTable {
   const sniRoutes = new SniRouteIndex();
   const plainRoutes = new RouteFilterIndex();
+  let anyServerFilter = false;
+  let anyRemoteFilter = false;
   for (const route of compiled) {
     if (route.sni === undefined) plainRoutes.add(route);
     else sniRoutes.add(route);
+    if (route.serverNetwork !== undefined) anyServerFilter = true;
+    if (route.remoteNetwork !== undefined) anyRemoteFilter = true;
   }
-  return new IndexedRouteTable(
-    compiled,
-    sniRoutes,
-    plainRoutes,
-    compiled.some((route) => route.serverNetwork !== undefined),
-    compiled.some((route) => route.remoteNetwork !== undefined),
-  );
+  return new IndexedRouteTable(compiled, sniRoutes, plainRoutes, anyServerFilter, anyRemoteFilter);
 }
