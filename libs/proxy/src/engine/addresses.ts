@@ -22,6 +22,23 @@ export function formatHostPort(host: string, port: number): string {
   return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+const nodeLabels = new WeakMap<object, { host: string; port: number; label: string }>();
+
+/**
+ * formatHostPort() of an upstream node, computed once per node object (nodes are immutable parts
+ * of an applied config): the label in every connection event would otherwise be built, with an
+ * IPv6 test, per connection.
+ */
+export function nodeLabelOf(node: { readonly host: string; readonly port: number }): string {
+  const cached = nodeLabels.get(node);
+  if (cached !== undefined && cached.host === node.host && cached.port === node.port) {
+    return cached.label;
+  }
+  const label = formatHostPort(node.host, node.port);
+  nodeLabels.set(node, { host: node.host, port: node.port, label });
+  return label;
+}
+
 /** The stable listener id used in events and metrics: `tcp://127.0.0.1:9100`, `udp://[::1]:53`. */
 export function listenerId(protocol: TransportProtocol, host: string, port: number): string {
   return `${protocol}://${formatHostPort(host, port)}`;

@@ -1,4 +1,5 @@
 import * as dgram from 'node:dgram';
+import * as dns from 'node:dns';
 import * as net from 'node:net';
 import type { BoundListener, ListenerSpec } from '../config';
 import { formatHostPort, listenerId } from './addresses';
@@ -115,10 +116,31 @@ function openTcpListener(spec: ListenerSpec, hooks: ListenerHooks): Promise<Open
   });
 }
 
+/**
+ * dgram resolves the address of every send() (and of bind()) through `lookup`; Node's default,
+ * dns.lookup, answers an IP literal one process.nextTick later, with a closure, per datagram. Every
+ * reply a UDP listener sends goes to a client address as recvmsg reported it, an IP literal, so
+ * it is answered at once here; names still go to dns.lookup.
+ */
+function literalFirstLookup(
+  address: string,
+  // dgram passes the family number (4 or 6); @types/node declares the options object.
+  family: dns.LookupOneOptions,
+  callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const literal = net.isIP(address);
+  if (literal !== 0) callback(null, address, literal);
+  else dns.lookup(address, family, callback);
+}
+
 function openUdpListener(spec: ListenerSpec, hooks: ListenerHooks): Promise<OpenListener> {
   return new Promise((resolve, reject) => {
     const v6 = net.isIPv6(spec.host);
-    const socket = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6 });
+    const socket = dgram.createSocket({
+      type: v6 ? 'udp6' : 'udp4',
+      ipv6Only: v6,
+      lookup: literalFirstLookup,
+    });
     const onBindError = (error: Error): void => {
       try {
         socket.close();

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { BoundListener, StreamRouteSpec, UpstreamNodeSpec } from '../config';
 import type { NodeAttempts } from '../balancing/types';
 import type { ConnectionContext } from '../routing/types';
-import { formatHostPort, roundMs, isWildcardAddress, unwrapMappedAddress } from './addresses';
+import { nodeLabelOf, roundMs, isWildcardAddress, unwrapMappedAddress } from './addresses';
 import type {
   ConnectionInfo,
   ConnectionPhase,
@@ -24,6 +24,7 @@ import {
   type PrereadStep,
 } from './preread';
 import type { RoutePlan, RuntimeState, UpstreamPlan } from './route-plans';
+import { readIntoRelayBuffers, relayChunk, releaseRelayBuffer } from './relay-buffers';
 import {
   classifyConnectError,
   isResetError,
@@ -97,6 +98,12 @@ class TcpSession implements TrackedConnection, ReportableConnection {
   bytesToClient = 0;
   clientClosed = false;
   upstreamClosed = false;
+  /**
+   * The FIN to this side was sent by closing the socket rather than by shutdown() (see
+   * passFin): both directions ended gracefully, as with end().
+   */
+  clientFinByClose = false;
+  upstreamFinByClose = false;
   finished = false;
   /** Set when preread started: the steps whose finish() (log phase) runs at the end. */
   prereadSteps: readonly PrereadStep[] | undefined;
@@ -217,7 +224,8 @@ class TcpSession implements TrackedConnection, ReportableConnection {
     socket.on('error', onUpstreamError);
     socket.on('close', onUpstreamClose);
     socket.on('timeout', onUpstreamTimeout);
-    socket.once(readyEventOf(socket), onUpstreamReady);
+    // 'connect' / 'secureConnect' fire once per socket: on() spares the once() wrapper.
+    socket.on(readyEventOf(socket), onUpstreamReady);
   }
 
   attemptFailed(reason: 'refused' | 'timeout' | 'error'): void {
@@ -234,19 +242,22 @@ class TcpSession implements TrackedConnection, ReportableConnection {
     const upstream = this.upstream!;
     const client = this.client;
     this.connectMs = performance.now() - this.attemptStartedHr;
-    this.nodeLabel = formatHostPort(this.node!.host, this.node!.port);
+    this.nodeLabel = nodeLabelOf(this.node!);
     this.attempts!.connected(this.node!, this.connectMs);
     this.phase = 'relaying';
     // proxy_timeout: one idle timer is enough, because every relayed byte is either read from or
     // written to the upstream socket, and both reset its timer.
     upstream.setTimeout(this.plan!.idleTimeoutMs);
-    client.on('data', onClientData);
+    // Reads land in engine-owned buffers where the sockets allow it (relay-buffers.ts); 'data'
+    // events otherwise (TLS, a client read before routing, a connector's own socket type).
+    if (!readIntoRelayBuffers(client, onClientRead)) client.on('data', onClientData);
     client.on('end', onClientEnd);
     client.on('drain', onClientDrain);
-    upstream.on('data', onUpstreamData);
+    if (!readIntoRelayBuffers(upstream, onUpstreamRead)) upstream.on('data', onUpstreamData);
     upstream.on('end', onUpstreamEnd);
     upstream.on('drain', onUpstreamDrain);
     client.resume();
+    upstream.resume();
     // A client that was read before routing (TLS handshake, PROXY header) may have sent its FIN
     // already: Node then emits 'end' at once, paused or not (onStreamRead pushes null and calls
     // read(0)), so the listener above came too late and the FIN is passed on here.
@@ -271,7 +282,10 @@ class TcpSession implements TrackedConnection, ReportableConnection {
       // A graceful end of both directions leaves the upstream to flush what it still holds;
       // anything else (error, destroy, close before relaying) takes the upstream down with it.
       const client = this.client;
-      if (this.phase !== 'relaying' || !(client.readableEnded && client.writableFinished)) {
+      if (
+        this.phase !== 'relaying' ||
+        !(client.readableEnded && (client.writableFinished || this.clientFinByClose))
+      ) {
         upstream.destroy();
       }
     }
@@ -281,7 +295,10 @@ class TcpSession implements TrackedConnection, ReportableConnection {
   onUpstreamClosed(): void {
     this.upstreamClosed = true;
     const upstream = this.upstream!;
-    if (!this.clientClosed && !(upstream.readableEnded && upstream.writableFinished)) {
+    if (
+      !this.clientClosed &&
+      !(upstream.readableEnded && (upstream.writableFinished || this.upstreamFinByClose))
+    ) {
       this.client.destroy();
     }
     this.maybeFinish();
@@ -378,6 +395,18 @@ function onUpstreamData(this: SessionSocket, chunk: Buffer): void {
   if (!session.client.write(chunk)) this.pause();
 }
 
+function onClientRead(this: SessionSocket, nread: number, buffer: Buffer): boolean {
+  const session = this[kSession]!;
+  session.bytesFromClient += nread;
+  return relayChunk(this, session.upstream!, nread, buffer);
+}
+
+function onUpstreamRead(this: SessionSocket, nread: number, buffer: Buffer): boolean {
+  const session = this[kSession]!;
+  session.bytesToClient += nread;
+  return relayChunk(this, session.client, nread, buffer);
+}
+
 function onUpstreamDrain(this: SessionSocket): void {
   const session = this[kSession]!;
   if (session.upstream === this) session.client.resume();
@@ -390,12 +419,35 @@ function onClientDrain(this: SessionSocket): void {
 // Half-close: a FIN from one side becomes a FIN to the other; the reverse direction keeps flowing
 // (both sockets are allowHalfOpen), as nginx stream does.
 function onClientEnd(this: SessionSocket): void {
-  this[kSession]!.upstream?.end();
+  const session = this[kSession]!;
+  const upstream = session.upstream;
+  if (upstream && passFin(upstream)) session.upstreamFinByClose = true;
 }
 
 function onUpstreamEnd(this: SessionSocket): void {
   const session = this[kSession]!;
-  if (session.upstream === this) session.client.end();
+  if (session.upstream === this && passFin(session.client)) session.clientFinByClose = true;
+}
+
+/**
+ * Sends FIN to `socket`: end() (shutdown), or, when its peer has ended already and nothing is
+ * left to write, close() at once, which sends the same FIN after what the kernel still holds and
+ * saves the shutdown call (the usual case for the second FIN of a connection). Returns true when
+ * it closed the socket.
+ */
+function passFin(socket: SessionSocket): boolean {
+  if (
+    socket.readableEnded &&
+    !socket.writableEnded &&
+    socket.writableLength === 0 &&
+    !socket.destroyed &&
+    (socket as { encrypted?: boolean }).encrypted !== true
+  ) {
+    socket.destroy();
+    return true;
+  }
+  socket.end();
+  return false;
 }
 
 function onClientError(this: SessionSocket, error: NodeJS.ErrnoException): void {
@@ -407,6 +459,7 @@ function onClientError(this: SessionSocket, error: NodeJS.ErrnoException): void 
 }
 
 function onClientClose(this: SessionSocket): void {
+  releaseRelayBuffer(this);
   this[kSession]!.onClientClosed();
 }
 
@@ -433,6 +486,7 @@ function onUpstreamTimeout(this: SessionSocket): void {
 }
 
 function onUpstreamClose(this: SessionSocket): void {
+  releaseRelayBuffer(this);
   const session = this[kSession]!;
   if (session.upstream === this) session.onUpstreamClosed();
 }

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { BoundListener, StreamRouteSpec, UpstreamNodeSpec } from '../config';
 import type { NodeAttempts } from '../balancing/types';
 import type { ConnectionContext } from '../routing/types';
-import { formatHostPort, roundMs } from './addresses';
+import { nodeLabelOf, roundMs } from './addresses';
 import type {
   ConnectionInfo,
   ConnectionPhase,
@@ -253,7 +253,7 @@ class UdpSession implements TrackedConnection, ReportableConnection {
   onUpstreamConnected(): void {
     this.upstreamReady = true;
     this.phase = 'relaying';
-    this.nodeLabel = formatHostPort(this.node!.host, this.node!.port);
+    this.nodeLabel = nodeLabelOf(this.node!);
     const queued = this.pending;
     this.pending = undefined;
     if (queued) for (const datagram of queued) sendToNode(this.upstream!, datagram);
