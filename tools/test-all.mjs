@@ -4,6 +4,7 @@
 //   2. generated artefacts are up to date (openapi.yaml, libs/api-client, migrations)
 //   3. unit and integration specs of each project (node:test)
 //   4. end-to-end specs in test/ against the built service with real clients
+//   5. docs/reliability.md rendered from what the end-to-end specs measured
 import { spawnSync } from 'node:child_process';
 
 const tiers = [
@@ -12,6 +13,8 @@ const tiers = [
   ['generated artefacts', 'node', ['tools/check-generated.mjs']],
   ['unit and integration', 'npx', ['nx', 'run-many', '-t', 'test', '--output-style=stream', '--parallel=1']],
   ['end-to-end', 'node', ['tools/run-node-tests.mjs', 'test/dist']],
+  // docs/reliability.md from the facts the end-to-end reliability specs recorded.
+  ['reliability report', 'node', ['tools/render-reliability.mjs']],
 ];
 
 const only = process.argv.slice(2);

@@ -8,13 +8,16 @@ export interface AdminAnswer {
   json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-/** A curl-like call against the admin API; the body is sent as given (string) or as JSON. */
+/**
+ * A curl-like call against the admin API; the body is sent as given (string or bytes) or as JSON.
+ * Bounded: rejects after `timeoutMs` (30 s by default).
+ */
 export async function admin(
   baseUrl: string,
   method: string,
   path: string,
   body?: unknown,
-  options: { key?: string | null; headers?: Record<string, string> } = {},
+  options: { key?: string | null; headers?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<AdminAnswer> {
   const headers: Record<string, string> = { ...options.headers };
   const key = options.key === undefined ? ADMIN_KEY : options.key;
@@ -22,7 +25,13 @@ export async function admin(
   const response = await fetch(`${baseUrl}${path}`, {
     method,
     headers,
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    body:
+      body === undefined
+        ? undefined
+        : typeof body === 'string' || Buffer.isBuffer(body)
+          ? body
+          : JSON.stringify(body),
+    signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
   });
   const text = await response.text();
   let json: unknown;

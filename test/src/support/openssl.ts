@@ -41,10 +41,25 @@ export class TestPki {
   createCa(name: string): Credential {
     openssl(
       [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-        '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '3', '-subj', `/CN=${name}`,
-        '-addext', 'basicConstraints=critical,CA:TRUE',
-        '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.crt`,
+        '-days',
+        '3',
+        '-subj',
+        `/CN=${name}`,
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
       ],
       this.dir,
     );
@@ -60,8 +75,18 @@ export class TestPki {
     const file = name.replace(/[^a-zA-Z0-9.-]/g, '_');
     openssl(
       [
-        'req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-        '-keyout', `${file}.key`, '-out', `${file}.csr`, '-subj', `/CN=${name}`,
+        'req',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        `${file}.key`,
+        '-out',
+        `${file}.csr`,
+        '-subj',
+        `/CN=${name}`,
       ],
       this.dir,
     );
@@ -74,9 +99,22 @@ export class TestPki {
     writeFileSync(join(this.dir, `${file}.ext`), extensions.join('\n') + '\n');
     openssl(
       [
-        'x509', '-req', '-in', `${file}.csr`, '-CA', ca.certPath, '-CAkey', ca.keyPath,
-        '-set_serial', String(this.serial++), '-days', '3', '-out', `${file}.crt`,
-        '-extfile', `${file}.ext`,
+        'x509',
+        '-req',
+        '-in',
+        `${file}.csr`,
+        '-CA',
+        ca.certPath,
+        '-CAkey',
+        ca.keyPath,
+        '-set_serial',
+        String(this.serial++),
+        '-days',
+        '3',
+        '-out',
+        `${file}.crt`,
+        '-extfile',
+        `${file}.ext`,
       ],
       this.dir,
     );
@@ -174,8 +212,15 @@ export class SServer {
     const child = spawn(
       'openssl',
       [
-        's_server', '-accept', `127.0.0.1:${port}`, '-cert', credential.certPath,
-        '-key', credential.keyPath, '-rev', '-tlsextdebug',
+        's_server',
+        '-accept',
+        `127.0.0.1:${port}`,
+        '-cert',
+        credential.certPath,
+        '-key',
+        credential.keyPath,
+        '-rev',
+        '-tlsextdebug',
       ],
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );

@@ -11,3 +11,12 @@ export function rssKiB(pid: number): number {
   if (!match) throw new Error(`no VmRSS for ${pid}`);
   return Number(match[1]);
 }
+
+/** The soft limit on open files of a process (Max open files in /proc/<pid>/limits). */
+export function openFdLimit(pid: number | 'self' = 'self'): number {
+  const match = /^Max open files\s+(\d+|unlimited)/m.exec(
+    readFileSync(`/proc/${pid}/limits`, 'utf8'),
+  );
+  if (!match) throw new Error(`no open-files limit for ${pid}`);
+  return match[1] === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(match[1]);
+}
