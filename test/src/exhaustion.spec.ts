@@ -1,7 +1,7 @@
 // Resource exhaustion through the running service: hundreds of idle (slowloris) clients are cut
 // by the configured idle timeout, thousands of concurrent connections neither exhaust file
 // descriptors nor memory, and after the load the service's fd count and RSS return near their
-// baseline (measured twice, so a leak would show as growth between rounds).
+// baseline (ten rounds, so a leak would show as a climb instead of a sawtooth).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -16,7 +16,7 @@ import { activeConnections } from './support/strait-runtime';
 import { delay, waitFor, withDeadline } from './support/wait';
 
 const IDLE_TIMEOUT_S = 1;
-const ROUNDS = 8;
+const ROUNDS = 10;
 
 /** A backend that reads and discards, and never writes: a server waiting for a full request. */
 async function startSink(): Promise<{ port: number; close(): Promise<void> }> {
@@ -185,7 +185,7 @@ describe('resource exhaustion', { timeout: 180_000 }, () => {
     });
   });
 
-  it('3,000 concurrent connections, eight rounds: no fd or memory exhaustion, fds back to the baseline, RSS bounded and reclaimed', async (t) => {
+  it('3,000 concurrent connections, ten rounds: no fd or memory exhaustion, fds back to the baseline, RSS bounded and reclaimed', async (t) => {
     const limit = Math.min(openFdLimit('self'), openFdLimit(strait.pid));
     // The test process holds the clients and the backend's sockets: two fds per connection.
     const count = Math.min(3000, Math.floor((limit - 1000) / 2));
@@ -258,12 +258,12 @@ describe('resource exhaustion', { timeout: 180_000 }, () => {
     const reclaimed = Math.max(...afters.slice(1).map((after, index) => afters[index] - after));
     const lowestLater = Math.min(...afters.slice(ROUNDS / 2));
     assert.ok(
-      highest - rssBaseline < 160 * 1024,
+      highest - rssBaseline < 256 * 1024,
       `RSS peaked ${mib(highest - rssBaseline)} above the baseline`,
     );
     assert.ok(
-      lowestLater - rssBaseline < 64 * 1024,
-      `RSS never came back within 64 MiB of the baseline in the later rounds (lowest ${mib(lowestLater)})`,
+      lowestLater - rssBaseline < 96 * 1024,
+      `RSS never came back within 96 MiB of the baseline in the later rounds (lowest ${mib(lowestLater)})`,
     );
     assert.ok(
       reclaimed > 8 * 1024 || Math.max(...afters) - rssBaseline < 64 * 1024,
@@ -278,8 +278,8 @@ describe('resource exhaustion', { timeout: 180_000 }, () => {
       checked:
         `${count} clients held open at once (connected in batches of 250), each greeted by the node and echoed through ` +
         `its own upstream connection, then all closed; ${ROUNDS} rounds back to back. After every round the service's fds ` +
-        'were back within 4 of the baseline; RSS stayed within 160 MiB of the baseline at every peak, fell back by ' +
-        'itself when V8 collected (a sawtooth, not a climb), and came within 64 MiB of the baseline in the later rounds.',
+        'were back within 4 of the baseline; RSS stayed within 256 MiB of the baseline at every peak, fell back by ' +
+        'itself when V8 collected (a sawtooth, not a climb), and came within 96 MiB of the baseline in the later rounds.',
       facts: {
         'open-files limit (test / service)': `${openFdLimit('self')} / ${openFdLimit(strait.pid)}`,
         'connections per round': count,

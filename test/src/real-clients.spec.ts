@@ -295,10 +295,16 @@ describe('real clients through the proxy', { timeout: 180_000 }, () => {
         (sum, run, batch) => sum + countAnswered(batches[batch], run.answers, DNS_NAMES).lost,
         0,
       );
-    const direct = await Promise.all(batches.map((batch) => digBatch(dns!.port, batch)));
+    // One source address per dig process (see digBatch).
+    const source = (batch: number) => ({ source: `127.0.0.${batch + 2}` });
+    const direct = await Promise.all(
+      batches.map((batch, index) => digBatch(dns!.port, batch, source(index))),
+    );
     const directLost = lostIn(direct);
     const started = Date.now();
-    const parallel = await Promise.all(batches.map((batch) => digBatch(port.dns, batch)));
+    const parallel = await Promise.all(
+      batches.map((batch, index) => digBatch(port.dns, batch, source(index))),
+    );
     const parallelMs = Date.now() - started;
     const parallelLost = lostIn(parallel);
     const errors = [seq, ...parallel].flatMap((run) => run.errors).slice(0, 5);
@@ -334,7 +340,7 @@ describe('real clients through the proxy', { timeout: 180_000 }, () => {
         'on their own after the 1 s idle timeout.',
       facts: {
         'sequential queries (dig -f, one process)': 500,
-        'parallel queries (5 dig processes × 200)': 1000,
+        'parallel queries (5 dig processes × 200, from 127.0.0.2–6)': 1000,
         'answers lost or wrong through the proxy': seqCount.lost + parallelLost,
         'control: the parallel batch straight to dnsmasq, lost': directLost,
         'query time through the proxy (dig): p50 / p99 / max': `${ms(percentile(queryMs, 50))} / ${ms(percentile(queryMs, 99))} / ${ms(Math.max(...queryMs))}`,

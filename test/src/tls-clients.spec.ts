@@ -2,7 +2,7 @@
 // on a `tls: true` listener (certificate verified for the right name, handshake refused for an
 // unknown one), mTLS with and without a client certificate, and an `openssl s_server` upstream
 // for `scheme: tls` (the SNI it receives: `apisix_backend` for a plain client, the client's SNI
-// for a TLS one — spec 3.7).
+// for a TLS one — spec 3.7), and clients that never finish their handshake (TLS slowloris).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { adminOk } from './support/admin-client';

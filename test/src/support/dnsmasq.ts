@@ -106,20 +106,26 @@ export interface DigAnswer {
  * `dig -f`: many queries from one process, one after another, each with one try and a 5 s
  * timeout (long enough that only a lost datagram fails, not a busy machine). `+noall +answer` prints one line per A record with its owner name, so every answer
  * can be matched to its query (a lost query prints a `;;` error line instead of an answer).
+ *
+ * Give concurrent batches different `source` addresses (127.0.0.2, .3, …): dig's UDP sockets
+ * allow port sharing, so two dig processes on one address can draw the same random source port
+ * at the same moment, and the kernel then hands both replies to one of them (one "ID mismatch",
+ * one lost query), whatever sits in between.
  */
 export async function digBatch(
   port: number,
   names: string[],
-  host = '127.0.0.1',
+  options: { host?: string; source?: string } = {},
 ): Promise<{ answers: DigAnswer[]; errors: string[]; queryMs: number[]; result: ProgramResult }> {
   const file = join(mkdtempSync(join(tmpdir(), 'strait-dig-')), 'queries');
   writeFileSync(file, names.map((name) => `${name} A`).join('\n') + '\n');
   const result = await runProgram(
     'dig',
     [
-      `@${host}`,
+      `@${options.host ?? '127.0.0.1'}`,
       '-p',
       String(port),
+      ...(options.source ? ['-b', options.source] : []),
       '+noall',
       '+answer',
       '+stats',

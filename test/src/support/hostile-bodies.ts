@@ -849,34 +849,46 @@ export function hostileRequests(
 }
 
 /**
- * A few bodies that are hostile but may well be VALID (a `__proto__` label key, unicode and
+ * A few bodies that are hostile but may well be VALID (prototype-ish label keys, unicode and
  * injection strings in desc and labels): accepting them is fine as long as what is stored is
- * exactly what was sent and nothing else changes. Ids are `hv-<n>` so they can be cleaned up.
+ * exactly what was sent and nothing else changes. Each string comes twice: with `constructor`,
+ * `toString` and `hasOwnProperty` label keys, and with a `__proto__` label key (which a service
+ * may refuse outright). Ids are `hv-<n>` so they can be cleaned up.
  */
-export function hostileValidRequests(
-  context: FuzzContext,
-): { path: string; body: string; resource: Resource }[] {
-  const out: { path: string; body: string; resource: Resource }[] = [];
+export function hostileValidRequests(context: FuzzContext): {
+  path: string;
+  body: string;
+  resource: Resource;
+  variant: 'prototype-ish keys' | '__proto__ key';
+}[] {
+  const out: ReturnType<typeof hostileValidRequests> = [];
   const strings = [
     ...UNICODE_SAMPLES.filter((text) => !/[\ud800-\udfff]/.test(text)),
     ...INJECTION_SAMPLES,
   ];
   strings.forEach((text, index) => {
-    const labels: Body = {};
-    setOwn(labels, '__proto__', 'polluted');
-    setOwn(labels, 'constructor', 'x');
-    setOwn(labels, text.slice(0, 30) || 'k', 'v');
-    const body: Body = {
-      desc: text,
-      labels,
-      type: 'roundrobin',
-      nodes: { [`127.0.0.1:${context.streamPort}`]: 1 },
-    };
-    out.push({
-      path: `/apisix/admin/upstreams/hv-${index}`,
-      body: serialize(body),
-      resource: 'upstreams',
-    });
+    for (const variant of ['prototype-ish keys', '__proto__ key'] as const) {
+      const labels: Body = {};
+      if (variant === '__proto__ key') setOwn(labels, '__proto__', 'polluted');
+      else {
+        setOwn(labels, 'constructor', 'x');
+        setOwn(labels, 'toString', 'y');
+        setOwn(labels, 'hasOwnProperty', 'z');
+      }
+      setOwn(labels, text.slice(0, 30) || 'k', 'v');
+      const body: Body = {
+        desc: text,
+        labels,
+        type: 'roundrobin',
+        nodes: { [`127.0.0.1:${context.streamPort}`]: 1 },
+      };
+      out.push({
+        path: `/apisix/admin/upstreams/hv-${index}-${variant === '__proto__ key' ? 'p' : 'c'}`,
+        body: serialize(body),
+        resource: 'upstreams',
+        variant,
+      });
+    }
   });
   return out;
 }

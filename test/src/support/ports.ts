@@ -7,6 +7,28 @@ import { createSocket } from 'node:dgram';
  * machine competes for ephemeral loopback ports at that rate.
  */
 export async function freeTcpPort(host = '127.0.0.1'): Promise<number> {
+  return fresh(() => probeTcpPort(host));
+}
+
+/**
+ * Ports handed out in this process. The OS may offer the same free port to two consecutive
+ * probes (say a stream listener and the dashboard of one config), so a port is never handed out
+ * twice.
+ */
+const handedOut = new Set<number>();
+
+async function fresh(probe: () => Promise<number>): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const port = await probe();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('no fresh free port after 50 probes');
+}
+
+async function probeTcpPort(host: string): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -18,6 +40,10 @@ export async function freeTcpPort(host = '127.0.0.1'): Promise<number> {
 }
 
 export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
+  return fresh(() => probeUdpPort(host));
+}
+
+async function probeUdpPort(host: string): Promise<number> {
   const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);

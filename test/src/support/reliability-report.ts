@@ -1,12 +1,12 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { REPO_ROOT } from './strait-process';
 
 /**
  * Where the reliability specs leave their measured facts, one JSON file per check;
  * tools/render-reliability.mjs turns them into docs/reliability.md after the end-to-end tier.
- * A rerun of a spec overwrites its own files, so the rendered document always shows each
- * check's latest measurement (with the time it was taken).
+ * A rerun of a spec replaces all of that spec's files, so the rendered document always shows
+ * each check's latest measurement (with the time it was taken).
  */
 export const RELIABILITY_FACTS_DIR =
   process.env.STRAIT_RELIABILITY_DIR ?? join(REPO_ROOT, 'test/dist/reliability-facts');
@@ -24,10 +24,30 @@ export interface ReliabilityEntry {
   facts: Record<string, FactValue>;
 }
 
+const PROCESS_STARTED = Date.now() - process.uptime() * 1000;
+let previousRunForgotten = false;
+
 /** Records one check's facts; call it after the assertions, so only passing checks appear. */
 export function recordReliability(entry: ReliabilityEntry): void {
   mkdirSync(RELIABILITY_FACTS_DIR, { recursive: true });
   const spec = basename(process.argv[1] ?? 'unknown').replace(/\.js$/, '.ts');
+  if (!previousRunForgotten) {
+    // This spec's facts from earlier runs go, so a renamed or removed check cannot linger.
+    previousRunForgotten = true;
+    for (const name of readdirSync(RELIABILITY_FACTS_DIR)) {
+      try {
+        const old = JSON.parse(readFileSync(join(RELIABILITY_FACTS_DIR, name), 'utf8')) as {
+          spec?: string;
+          recordedAt?: string;
+        };
+        if (old.spec === spec && Date.parse(old.recordedAt ?? '') < PROCESS_STARTED) {
+          unlinkSync(join(RELIABILITY_FACTS_DIR, name));
+        }
+      } catch {
+        // not ours or half-written: leave it
+      }
+    }
+  }
   const file = `${slug(entry.section)}--${slug(entry.title)}.json`;
   writeFileSync(
     join(RELIABILITY_FACTS_DIR, file),
