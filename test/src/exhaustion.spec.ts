@@ -138,7 +138,10 @@ describe('resource exhaustion', { timeout: 180_000 }, () => {
       'the trickling clients to be cut',
     );
     const silentIdle = silentOutcomes.map(
-      (outcome, index) => outcome.closedAt - silent[index].connectedAt,
+      // From the connect call: when 400 connects complete together this process may see the
+      // 'connect' events tens of ms after the proxy accepted them, so connectedAt would
+      // understate how long the proxy waited.
+      (outcome, index) => outcome.closedAt - silent[index].startedAt,
     );
     const trickleIdle = trickleOutcomes.map(
       (outcome, index) =>
@@ -152,9 +155,11 @@ describe('resource exhaustion', { timeout: 180_000 }, () => {
         `trickle cut ${percentile(trickleIdle, 50)}..${Math.max(...trickleIdle)} ms after the last byte`,
     );
     // Nobody is cut early, nobody lingers: [timeout, timeout + 1.5 s of slack for 500 at once].
-    assert.ok(Math.min(...silentIdle) >= 950, `silent min ${Math.min(...silentIdle)} ms`);
+    // "Early" allows 100 ms: Node (like nginx) arms timers from the event loop's cached clock,
+    // which lags real time by however long the iteration that accepted a burst took.
+    assert.ok(Math.min(...silentIdle) >= 900, `silent min ${Math.min(...silentIdle)} ms`);
     assert.ok(Math.max(...silentIdle) < 2500, `silent max ${Math.max(...silentIdle)} ms`);
-    assert.ok(Math.min(...trickleIdle) >= 950, `trickle min ${Math.min(...trickleIdle)} ms`);
+    assert.ok(Math.min(...trickleIdle) >= 900, `trickle min ${Math.min(...trickleIdle)} ms`);
     assert.ok(Math.max(...trickleIdle) < 2500, `trickle max ${Math.max(...trickleIdle)} ms`);
     assert.ok(
       Math.min(...trickleLived) >= 2100,

@@ -13,7 +13,9 @@ export interface CountingOutcome {
 
 export interface CountingClient {
   socket: Socket;
-  /** Date.now() when the TCP connection to the proxy was established. */
+  /** Date.now() just before connecting: nothing on the far side can have started earlier. */
+  startedAt: number;
+  /** Date.now() when this process saw the connection established (may lag under load). */
   connectedAt: number;
   readonly bytes: number;
   /** Date.now() of the first byte received, if any. */
@@ -32,6 +34,7 @@ export async function countingClient(
   port: number,
   options: { host?: string; hash?: boolean; connectTimeoutMs?: number } = {},
 ): Promise<CountingClient> {
+  const startedAt = Date.now();
   const socket = connect({ port, host: options.host ?? '127.0.0.1' });
   const hash: Hash | undefined = options.hash ? createHash('sha256') : undefined;
   const state = {
@@ -76,6 +79,7 @@ export async function countingClient(
   });
   return {
     socket,
+    startedAt,
     connectedAt: Date.now(),
     get bytes() {
       return state.bytes;
