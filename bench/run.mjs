@@ -170,13 +170,11 @@ const ALL_TARGETS = [
   {
     id: 'strait-n',
     label: 'Strait, one worker per core',
-    kind: 'unavailable',
+    kind: 'strait',
     workers: CORES,
-    cpus: null,
+    cpus: ALL_CPUS,
     compareTo: 'nginx-n',
-    unavailable:
-      'not available yet: Strait runs one data-plane process; the multi-worker data plane (issue 7) is future work',
-    unavailableShort: 'multi-worker data plane is future work',
+    description: `the same service with \`strait.workers: ${CORES}\`: the admin API process plus ${CORES} data-plane worker processes sharing the listeners`,
   },
 ];
 const wanted = option('targets')?.split(',');
@@ -520,7 +518,11 @@ function directTarget(ctx) {
  * If the service refuses to start with the TLS listener, it is started without and the TLS figure
  * says why.
  */
-async function startStrait(dir, ctx, { nodeArgs = [], withTls = true } = {}) {
+async function startStrait(
+  dir,
+  ctx,
+  { nodeArgs = [], withTls = true, workers = 1, cpus = PROXY_CPUS } = {},
+) {
   const listen = await freePorts([
     'http',
     'iperf',
@@ -543,8 +545,9 @@ async function startStrait(dir, ctx, { nodeArgs = [], withTls = true } = {}) {
     ports: listen,
     tcp,
     udp: [`127.0.0.1:${listen.udp}`],
-    cpus: PROXY_CPUS,
+    cpus,
     nodeArgs,
+    workers,
   };
   let strait;
   let tlsError = ctx.certificate ? undefined : ctx.certificateError;
@@ -596,7 +599,7 @@ async function startStrait(dir, ctx, { nodeArgs = [], withTls = true } = {}) {
       tls: tlsUp && !tlsError ? listen.tls : undefined,
     },
     pids: () => processTree(strait.pid),
-    pinnedToProxyCore: CORES >= 2,
+    pinnedToProxyCore: cpus === PROXY_CPUS && CORES >= 2,
     noTls: tlsError,
     stop: () => strait.stop(1000),
   };
@@ -674,8 +677,12 @@ async function straitExtras(t, ctx) {
   }
 }
 
-/** Strait with --cpu-prof under the new-connection load; the profile is summarised by cpuprofile-top. */
+/**
+ * Strait with --cpu-prof under the new-connection load (`--profile-load=tls`: the same load on the
+ * `tls: true` listener, every connection a full handshake); summarised by cpuprofile-top.
+ */
 async function profileStrait(ctx) {
+  const overTls = option('profile-load') === 'tls';
   const dir = join(tempRoot, 'strait-profile');
   const profDir = join(dir, 'profiles');
   mkdirSync(profDir, { recursive: true });
@@ -686,11 +693,15 @@ async function profileStrait(ctx) {
     const spawnedAt = performance.now();
     const started = await startStrait(dir, ctx, {
       nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`],
-      withTls: false,
+      withTls: overTls,
     });
     strait = started.strait;
+    if (overTls && !started.ports.tls) throw new Error(started.noTls ?? 'no TLS listener');
+    const load = overTls
+      ? { port: started.ports.tls, https: true, host: ctx.tlsHost }
+      : { port: started.listen.http };
     await wrk({
-      port: started.listen.http,
+      ...load,
       seconds: SETTINGS.warmupSeconds,
       connections: 50,
       close: true,
@@ -698,7 +709,7 @@ async function profileStrait(ctx) {
     });
     const loadStart = performance.now();
     connRate = await wrk({
-      port: started.listen.http,
+      ...load,
       seconds: SETTINGS.profileSeconds,
       connections: 50,
       close: true,
@@ -840,7 +851,10 @@ async function main() {
         spec.kind === 'direct'
           ? directTarget(ctx)
           : spec.kind === 'strait'
-            ? await startStrait(join(tempRoot, spec.id), ctx)
+            ? await startStrait(join(tempRoot, spec.id), ctx, {
+                workers: spec.workers,
+                cpus: spec.cpus,
+              })
             : await startProxyTarget(spec, ctx);
       Object.assign(t, { spec, record, ctx });
       record.processes = t.pids().length;
@@ -888,7 +902,8 @@ async function main() {
     }
     log(`measuring: ${SETTINGS.repeats} round(s) per figure, targets interleaved`);
     await interleavedFigures(live);
-    const strait = live.find((t) => t.spec.kind === 'strait');
+    const strait =
+      live.find((t) => t.spec.id === 'strait-1') ?? live.find((t) => t.spec.kind === 'strait');
     if (strait && !interrupted) {
       log('Strait only: route changes and many routes');
       await straitExtras(strait, ctx);
@@ -915,7 +930,9 @@ async function main() {
 
   let profile;
   if (!flag('no-profile') && TARGETS.some((target) => target.kind === 'strait') && !interrupted) {
-    log('profiling Strait (--cpu-prof) under the new-connection load');
+    log(
+      `profiling Strait (--cpu-prof) under the new-connection load${option('profile-load') === 'tls' ? ' over TLS' : ''}`,
+    );
     try {
       profile = await profileStrait(ctx);
       if (profile.summary) {

@@ -30,7 +30,17 @@ export async function ensureBuilt({ force = false, log = () => {} } = {}) {
   return { built: true };
 }
 
-function yamlConfig({ dir, adminPort, dashboardPort, prometheusPort, key, tcp, udp, fallbackSni }) {
+function yamlConfig({
+  dir,
+  adminPort,
+  dashboardPort,
+  prometheusPort,
+  key,
+  tcp,
+  udp,
+  fallbackSni,
+  workers,
+}) {
   const list = (items) =>
     items
       .map((item) => `      - ${typeof item === 'string' ? `'${item}'` : JSON.stringify(item)}`)
@@ -58,6 +68,7 @@ function yamlConfig({ dir, adminPort, dashboardPort, prometheusPort, key, tcp, u
       `  database: { type: sqlite, path: ${join(dir, 'strait.db')} }`,
       '  log: { level: warn }',
       '  access_log: { output: "off" }',
+      workers > 1 ? `  workers: ${workers}` : '',
       '',
     ]
       .filter((line) => line !== '')
@@ -90,6 +101,7 @@ export class StraitInstance {
     cpus,
     nodeArgs = [],
     fallbackSni,
+    workers = 1,
     timeoutMs = 30_000,
   }) {
     mkdirSync(dir, { recursive: true });
@@ -106,6 +118,7 @@ export class StraitInstance {
         tcp,
         udp,
         fallbackSni,
+        workers,
       }),
     );
     const handle = startProcess(
