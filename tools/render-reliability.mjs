@@ -23,7 +23,7 @@ const SECTION_INTRO = {
   Faults: 'Upstreams that die, refuse or never answer.',
   'Admin API': 'Generated invalid and hostile input against the admin API.',
   Resources: 'Idle clients, many concurrent connections, and what the service holds afterwards.',
-  Shutdown: 'SIGTERM while connections are busy.',
+  Shutdown: 'SIGTERM while connections are busy, and SIGKILL in the middle of admin writes.',
 };
 
 const entries = existsSync(factsDir)
