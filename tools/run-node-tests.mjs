@@ -1,11 +1,29 @@
 #!/usr/bin/env node
 // Runs node's built-in test runner over every compiled *.spec.js under the given directories.
 // Node 20's `--test` does not expand globs, so the files are listed here.
+//
+//   node tools/run-node-tests.mjs [--env=NAME=VALUE ...] <dir> [<dir> ...]
+//
+// `--env` sets a variable for the test processes (libs/proxy runs its socket specs a second time
+// with STRAIT_FASTPATH=off, so both TCP paths pass the same specs).
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
-const roots = process.argv.slice(2);
+const env = { ...process.env };
+const roots = [];
+for (const arg of process.argv.slice(2)) {
+  const assignment = /^--env=([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(arg);
+  if (assignment) {
+    env[assignment[1]] = assignment[2];
+    console.log(`# ${assignment[1]}=${assignment[2]}`);
+  } else if (arg.startsWith('--')) {
+    console.error(`unknown option ${arg}`);
+    process.exit(2);
+  } else {
+    roots.push(arg);
+  }
+}
 const files = [];
 function walk(dir) {
   for (const entry of readdirSync(dir)) {
@@ -23,6 +41,6 @@ if (files.length === 0) {
 const result = spawnSync(
   process.execPath,
   ['--enable-source-maps', '--test', '--test-concurrency=1', ...files],
-  { stdio: 'inherit' },
+  { stdio: 'inherit', env },
 );
 process.exit(result.status ?? 1);

@@ -11,16 +11,41 @@ export interface TrackedConnection {
 }
 
 /**
+ * How connection ids are handed out: `first`, `first + stride`, `first + 2 * stride`, ... Several
+ * engines (one per data-plane worker process) keep their ids apart with the same stride and a
+ * different first id, so an id names one connection across all of them. Default: 1, 2, 3, ...
+ */
+export interface ConnectionIdSequence {
+  /** The first id handed out; a positive integer. */
+  first: number;
+  /** The step between ids; a positive integer. */
+  stride: number;
+}
+
+/**
  * The live connection table: listing, closing by id or by node, and waiting for it to empty when
  * the engine drains. Insertion-ordered, so listings come out oldest first.
  */
 export class ConnectionRegistry {
   private readonly live = new Map<number, TrackedConnection>();
   private emptyWaiters: (() => void)[] = [];
-  private lastId = 0;
+  private readonly stride: number;
+  private lastId: number;
+
+  constructor(ids: ConnectionIdSequence = { first: 1, stride: 1 }) {
+    if (!Number.isSafeInteger(ids.first) || ids.first < 1) {
+      throw new RangeError(`connection ids: first must be a positive integer, got ${ids.first}`);
+    }
+    if (!Number.isSafeInteger(ids.stride) || ids.stride < 1) {
+      throw new RangeError(`connection ids: stride must be a positive integer, got ${ids.stride}`);
+    }
+    this.stride = ids.stride;
+    this.lastId = ids.first - ids.stride;
+  }
 
   nextId(): number {
-    return ++this.lastId;
+    this.lastId += this.stride;
+    return this.lastId;
   }
 
   get size(): number {

@@ -29,6 +29,8 @@ export type ProxyErrorCode =
   | 'ERR_SESSION_EVICTED'
   /** A bug or an unexpected exception inside the engine. */
   | 'ERR_INTERNAL'
+  /** `fastpath: true` was asked for and the native addon is not built, not loadable or off. */
+  | 'ERR_FASTPATH_UNAVAILABLE'
   // Before a connection is routed (tls and proxyProtocol listeners): reported by the
   // `handshake:error` event and counted in handshakeStats(), never as connection events.
   /** The PROXY header or the TLS handshake did not complete within handshakeTimeout. */

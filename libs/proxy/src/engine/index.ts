@@ -1,5 +1,6 @@
 export { createProxyEngine, ProxyEngine } from './proxy-engine';
 export type { CloseOptions, CreateProxyEngineOptions } from './proxy-engine';
+export type { ConnectionIdSequence } from './connection-registry';
 export type {
   CertificateErrorEvent,
   ConnectionInfo,

@@ -12,6 +12,12 @@ export interface ListenerHooks {
   /** A UDP socket is bound; the returned table takes its datagrams and closes it when drained. */
   adoptUdp(listener: BoundListener, socket: dgram.Socket): { close(): Promise<void> };
   listenerError(listener: BoundListener, error: Error): void;
+  /**
+   * Binds a plain TCP listener (no tls, no proxyProtocol) on the native fast path
+   * (native-tcp-front.ts), synchronously; undefined when that path is off. Throws the bind error,
+   * which is reported as ERR_BIND like any other.
+   */
+  openNativeTcp?(spec: ListenerSpec): OpenListener;
 }
 
 export interface OpenListener {
@@ -57,7 +63,15 @@ export function openListener(spec: ListenerSpec, hooks: ListenerHooks): Promise<
       ),
     );
   }
-  return spec.protocol === 'udp' ? openUdpListener(spec, hooks) : openTcpListener(spec, hooks);
+  if (spec.protocol === 'udp') return openUdpListener(spec, hooks);
+  if (hooks.openNativeTcp && !spec.tls && !spec.proxyProtocol) {
+    try {
+      return Promise.resolve(hooks.openNativeTcp(spec));
+    } catch (error) {
+      return Promise.reject(bindError(spec, error));
+    }
+  }
+  return openTcpListener(spec, hooks);
 }
 
 function bindError(spec: ListenerSpec, cause: unknown): ProxyError {
@@ -72,7 +86,10 @@ function bindError(spec: ListenerSpec, cause: unknown): ProxyError {
   );
 }
 
-function boundListener(spec: ListenerSpec, address: net.AddressInfo): BoundListener {
+export function boundListener(
+  spec: ListenerSpec,
+  address: { address: string; port: number },
+): BoundListener {
   // The OS's spelling of the address (`::` for `0::0`) keeps listener ids canonical.
   return {
     ...spec,

@@ -47,6 +47,13 @@ export interface PrereadStep {
   run(session: PrereadSession): PrereadOutcome | Promise<PrereadOutcome>;
   /** Upstreams run() may switch to (traffic-split): their balancer state survives apply(). */
   readonly upstreams?: readonly UpstreamSpec[];
+  /**
+   * run() reads the client's bytes from `session.client` (mqtt-proxy). A route with such a step is
+   * served over net.Socket: the native fast path hands its connections to the JavaScript path
+   * before routing them, since it never reads the client in JavaScript. Steps that only decide
+   * (from the addresses, counters, variables) leave it unset and run on either path.
+   */
+  readonly readsClient?: boolean;
   /** The log phase: called exactly once after the connection ended (see PrereadSession). */
   finish?(session: PrereadSession, summary: ConnectionSummary): void;
 }

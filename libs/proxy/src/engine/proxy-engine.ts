@@ -1,3 +1,5 @@
+import cluster from 'node:cluster';
+import { fastpathStatus, loadFastpath } from '@strait/fastpath';
 import type {
   BoundListener,
   ListenerSpec,
@@ -15,11 +17,12 @@ import type { ConnectionContext, MatchExplanation, RouteTable } from '../routing
 import { CertificateContexts } from '../tls/certificate-contexts';
 import { buildTlsTermination } from '../tls/tls-termination';
 import type { HandshakeStats, LiveConnection, ProxyEngineEvents } from './connection-events';
-import { ConnectionRegistry } from './connection-registry';
+import { ConnectionRegistry, type ConnectionIdSequence } from './connection-registry';
 import type { EngineRuntime } from './engine-runtime';
 import { ProxyError } from './errors';
 import { HandshakeFront } from './handshake-front';
 import { openListeners, type ListenerHooks, type OpenListener } from './listeners';
+import { NativeTcpFront } from './native-tcp-front';
 import type { PrereadPipelineFactory } from './preread';
 import { buildRuntimeState, type EngineDefaults } from './route-plans';
 import { handleTcpConnection } from './tcp-session';
@@ -53,6 +56,28 @@ export interface CreateProxyEngineOptions extends ProxyEngineOptions {
   compileRoutes?: (routes: StreamRouteSpec[]) => RouteTable;
   /** Balancer state holder; a fresh createBalancerRegistry() by default. */
   balancers?: BalancerRegistry;
+  /**
+   * Connection ids `first`, `first + stride`, ...; default 1, 2, 3. Engines in several processes
+   * (data-plane workers) use one stride and distinct first ids so ids stay unique across them.
+   */
+  connectionIds?: ConnectionIdSequence;
+  /**
+   * Plain TCP listeners (no tls, no proxyProtocol) on the native fast path (libs/fastpath):
+   * accept, connect, relay and close in C, every decision still here. Default: on when the addon
+   * is built and loads, `STRAIT_FASTPATH` is not `off`, no `connectUpstream` is given, and this is
+   * not a node:cluster worker without `reusePort` (a worker's listeners are the primary's shared
+   * sockets, which only net.Server receives). `false` forces the JavaScript path; `true` requires
+   * the addon (ERR_FASTPATH_UNAVAILABLE otherwise), and with a `connectUpstream` every connection
+   * is handed to the JavaScript path after accept.
+   */
+  fastpath?: boolean;
+  /**
+   * Native TCP listeners bind with SO_REUSEPORT, so that several processes (data-plane workers)
+   * can each bind the same port and the kernel spreads connections among them. Each process binds
+   * for itself: give real ports (port 0 would get each process its own), and every process
+   * sharing a port must set it.
+   */
+  reusePort?: boolean;
 }
 
 export interface CloseOptions {
@@ -82,6 +107,8 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
   /** tls and proxyProtocol listeners: everything before routing. */
   private readonly front: HandshakeFront;
   private readonly certificateContexts: CertificateContexts;
+  /** Plain TCP listeners on the native fast path; undefined when it is off. */
+  private readonly native: NativeTcpFront | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(options: CreateProxyEngineOptions = {}) {
@@ -101,7 +128,7 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
         options.balancers ?? createBalancerRegistry(),
         this.healthMonitor,
       ),
-      registry: new ConnectionRegistry(),
+      registry: new ConnectionRegistry(options.connectionIds),
       connectUpstream: options.connectUpstream ?? connectByScheme,
       // Payload objects are only built when someone listens.
       connectionOpened: (connection) => {
@@ -123,7 +150,9 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
       wantsErrorEvents: () => this.listenerCount('handshake:error') > 0,
       onError: (event) => this.emitSafely('handshake:error', event),
     });
+    this.native = this.createNativeFront(options);
     this.hooks = {
+      openNativeTcp: this.native ? (spec) => this.native!.open(spec) : undefined,
       acceptTcp: (listener, socket) =>
         listener.tls || listener.proxyProtocol
           ? this.front.accept(listener, socket)
@@ -133,6 +162,33 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
       listenerError: (listener, error) =>
         this.emit('listener:error', { listenerId: listener.id, error }),
     };
+  }
+
+  /** Whether plain TCP listeners use the native fast path (see CreateProxyEngineOptions). */
+  get fastpath(): boolean {
+    return this.native !== undefined;
+  }
+
+  private createNativeFront(options: CreateProxyEngineOptions): NativeTcpFront | undefined {
+    if (options.fastpath === false) return undefined;
+    if (options.fastpath === undefined) {
+      if (options.connectUpstream !== undefined) return undefined;
+      if (cluster.isWorker && options.reusePort !== true) return undefined;
+    }
+    const binding = loadFastpath();
+    if (binding === undefined) {
+      if (options.fastpath !== true) return undefined;
+      throw new ProxyError(
+        'ERR_FASTPATH_UNAVAILABLE',
+        `the native fast path is not available: ${fastpathStatus().reason}`,
+      );
+    }
+    return new NativeTcpFront(binding, this.runtime, {
+      customConnector: options.connectUpstream !== undefined,
+      reusePort: options.reusePort === true,
+      listenerError: (listener, error) =>
+        this.emit('listener:error', { listenerId: listener.id, error }),
+    });
   }
 
   /**
@@ -265,6 +321,7 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
     }
     await listenersClosed;
     await registry.whenEmpty();
+    this.native?.shutdown();
     // Every log phase has run: plugins flush what they buffered (syslog) and release sockets.
     await this.pipeline.close?.();
   }

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import * as net from 'node:net';
+import { loadFastpath } from '@strait/fastpath';
 import {
   config,
   LOOPBACK,
@@ -54,9 +55,14 @@ function pump(socket: net.Socket, data: Buffer): void {
 
 const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
-for (const mode of ['user-buffer reads', "'data' events"] as const) {
+// The same byte-exact checks run on the JavaScript relay (both read modes) and, when the addon
+// is available and not switched off, on the native fast path.
+const modes = ['user-buffer reads', "'data' events", 'the native fast path'] as const;
+
+for (const mode of loadFastpath() === undefined ? modes.slice(0, 2) : modes) {
   describe(`relay on ${mode}`, () => {
-    const on = mode === 'user-buffer reads';
+    const on = mode !== "'data' events";
+    const options = { fastpath: mode === 'the native fast path' };
 
     it('relays both directions byte-exact through slow readers, beside a chatty connection', async (t) => {
       setUserBufferReads(on);
@@ -82,7 +88,7 @@ for (const mode of ['user-buffer reads', "'data' events"] as const) {
           });
         }),
       );
-      const { engine, bound, closed } = await startEngine(t);
+      const { engine, bound, closed } = await startEngine(t, undefined, options);
       engine.apply(config({ id: '1', upstream: upstream('u1', [node(server.port)]) }));
 
       // A small request/response connection running all along.
@@ -139,7 +145,7 @@ for (const mode of ['user-buffer reads', "'data' events"] as const) {
           });
         }),
       );
-      const { engine, bound, closed } = await startEngine(t);
+      const { engine, bound, closed } = await startEngine(t, undefined, options);
       engine.apply(config({ id: '1', upstream: upstream('u1', [node(server.port)]) }));
 
       for (const [index, order] of (['upstream-first', 'client-first'] as const).entries()) {

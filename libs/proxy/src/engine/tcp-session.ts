@@ -1,36 +1,21 @@
 import type * as net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { BoundListener, StreamRouteSpec, UpstreamNodeSpec } from '../config';
-import type { NodeAttempts } from '../balancing/types';
+import type { BoundListener, UpstreamNodeSpec } from '../config';
 import type { ConnectionContext } from '../routing/types';
-import { nodeLabelOf, roundMs, isWildcardAddress, unwrapMappedAddress } from './addresses';
-import type {
-  ConnectionInfo,
-  ConnectionPhase,
-  ProxyProtocolInfo,
-  TlsConnectionInfo,
-  ConnectionStatus,
-  ConnectionSummary,
-  LiveConnection,
-} from './connection-events';
-import type { TrackedConnection } from './connection-registry';
-import type { EngineRuntime, ReportableConnection } from './engine-runtime';
-import type { ProxyErrorCode } from './errors';
-import {
-  finishPreread,
-  runPreread,
-  type PrereadOutcome,
-  type PrereadSession,
-  type PrereadStep,
-} from './preread';
-import type { RoutePlan, RuntimeState, UpstreamPlan } from './route-plans';
+import { isWildcardAddress, unwrapMappedAddress } from './addresses';
+import type { LiveConnection } from './connection-events';
+import type { EngineRuntime } from './engine-runtime';
+import type { UpstreamPlan } from './route-plans';
 import { readIntoRelayBuffers, relayChunk, releaseRelayBuffer } from './relay-buffers';
+import { TcpSessionCore, type InboundDetails } from './tcp-session-core';
 import {
   classifyConnectError,
   isResetError,
   readyEventOf,
   resetSocket,
 } from './upstream-connector';
+
+export type { InboundDetails } from './tcp-session-core';
 
 /**
  * The socket handlers below are plain module functions that find their session through this
@@ -60,43 +45,45 @@ export function handleTcpConnection(
     client.destroy();
     return;
   }
-  new TcpSession(runtime, listener, client as SessionSocket, remoteAddress, sni, inbound).start();
+  const context: ConnectionContext = {
+    protocol: 'tcp',
+    remoteAddr: unwrapMappedAddress(remoteAddress),
+    remotePort: inbound?.remotePort ?? client.remotePort ?? 0,
+    // A listener bound to one address knows $server_addr already; only wildcard listeners
+    // pay for getsockname().
+    serverAddr: isWildcardAddress(listener.host)
+      ? unwrapMappedAddress(client.localAddress ?? listener.host)
+      : listener.host,
+    serverPort: listener.port,
+    sni: sni ?? runtime.state.fallbackSni,
+  };
+  new TcpSession(runtime, listener, client as SessionSocket, context, sni, inbound).start();
 }
 
 /**
- * What a tls or proxyProtocol listener learnt before handing the connection over (see
- * handshake-front.ts). Absent for plain listeners, so they pay nothing for it.
+ * Carries on, over net.Socket, a connection another transport accepted, registered and routed
+ * (the native fast path, when preread chose an upstream only JavaScript can reach): balancing
+ * starts over `upstream` with the same id, route and preread state. `client` must be unread.
  */
-export interface InboundDetails {
-  /** The original client from a PROXY header; replaces the TCP peer for matching and events. */
-  readonly remoteAddr?: string;
-  readonly remotePort?: number;
-  readonly proxyProtocol?: ProxyProtocolInfo;
-  readonly tls?: TlsConnectionInfo;
+export function continueTcpSession(
+  from: TcpSessionCore,
+  client: net.Socket,
+  upstream: UpstreamPlan,
+): void {
+  const session = new TcpSession(
+    from.runtime,
+    from.listener,
+    client as SessionSocket,
+    from.context,
+    undefined,
+    from.inbound,
+  );
+  session.continueAt(from, upstream);
 }
 
-/** Fields are public because the module-level socket handlers below read and write them. */
-class TcpSession implements TrackedConnection, ReportableConnection {
-  readonly id: number;
-  readonly startedAt = Date.now();
-  readonly startedHr = performance.now();
-  readonly context: ConnectionContext;
-  phase: ConnectionPhase = 'routing';
-  route: StreamRouteSpec | undefined;
-  plan: UpstreamPlan | undefined;
-  attempts: NodeAttempts | undefined;
-  /** The node being tried, then the node relaying. */
-  node: UpstreamNodeSpec | undefined;
-  nodeLabel: string | undefined;
+/** The net.Socket transport of a TCP connection (TcpSessionCore holds the decisions). */
+class TcpSession extends TcpSessionCore {
   upstream: SessionSocket | undefined;
-  attemptCount = 0;
-  attemptStartedHr = 0;
-  connectMs: number | undefined;
-  status: ConnectionStatus = 200;
-  reason: ProxyErrorCode | undefined;
-  bytesFromClient = 0;
-  bytesToClient = 0;
-  clientClosed = false;
   upstreamClosed = false;
   /**
    * The FIN to this side was sent by closing the socket rather than by shutdown() (see
@@ -104,107 +91,38 @@ class TcpSession implements TrackedConnection, ReportableConnection {
    */
   clientFinByClose = false;
   upstreamFinByClose = false;
-  finished = false;
-  /** Set when preread started: the steps whose finish() (log phase) runs at the end. */
-  prereadSteps: readonly PrereadStep[] | undefined;
-  prereadSession: PrereadSession | undefined;
 
   constructor(
-    readonly runtime: EngineRuntime,
-    readonly listener: BoundListener,
+    runtime: EngineRuntime,
+    listener: BoundListener,
     readonly client: SessionSocket,
-    remoteAddress: string,
+    context: ConnectionContext,
     /** The handshake SNI of a TLS client; undefined for plain TCP. */
     readonly clientSni: string | undefined,
-    readonly inbound: InboundDetails | undefined,
+    inbound: InboundDetails | undefined,
   ) {
-    this.id = runtime.registry.nextId();
+    super(runtime, listener, context, inbound);
     client[kSession] = this;
     client.on('error', onClientError);
     client.on('close', onClientClose);
-    this.context = {
-      protocol: 'tcp',
-      remoteAddr: unwrapMappedAddress(remoteAddress),
-      remotePort: inbound?.remotePort ?? client.remotePort ?? 0,
-      // A listener bound to one address knows $server_addr already; only wildcard listeners
-      // pay for getsockname().
-      serverAddr: isWildcardAddress(listener.host)
-        ? unwrapMappedAddress(client.localAddress ?? listener.host)
-        : listener.host,
-      serverPort: listener.port,
-      sni: clientSni ?? runtime.state.fallbackSni,
-    };
   }
 
-  start(): void {
-    const state = this.runtime.state;
-    let route: StreamRouteSpec | undefined;
-    try {
-      route = state.table.match(this.context);
-    } catch {
-      route = undefined;
-      this.status = 500;
-      this.reason = 'ERR_INTERNAL';
-    }
-    this.route = route;
+  continueAt(from: TcpSessionCore, upstream: UpstreamPlan): void {
+    this.continueFrom(from);
+    // Same id: the registry entry (and its place in the listing) now points here.
     this.runtime.registry.add(this);
-    this.runtime.connectionOpened(this);
-    if (this.reason) return this.refuse(500, 'ERR_INTERNAL');
-    // APISIX: `not hit any route` → ngx.exit(1), nothing is written to the client (spec 3.3).
-    if (!route) return this.refuse(503, 'ERR_NO_ROUTE');
-    const plan = state.planFor(route);
-    if (plan.preread.length === 0) return this.balance(plan.upstream, plan.problem);
-    this.runPreread(plan, state);
+    this.balance(upstream, upstream.problem);
   }
 
-  private runPreread(plan: RoutePlan, state: RuntimeState): void {
-    const routeUpstream = plan.upstream;
-    if (!routeUpstream) return this.refuse(503, plan.problem ?? 'ERR_UPSTREAM_MISSING');
-    const session: PrereadSession = {
-      id: this.id,
-      context: this.context,
-      route: plan.route,
-      upstream: routeUpstream.upstream,
-      client: this.client,
-    };
-    this.prereadSteps = plan.preread;
-    this.prereadSession = session;
-    runPreread(plan.preread, session, (outcome: PrereadOutcome, error?: unknown) => {
-      if (this.clientClosed) return; // closed by the engine while a step was pending
-      if (error !== undefined) return this.refuse(500, 'ERR_INTERNAL');
-      if (outcome) return this.refuse(outcome.status, 'ERR_PREREAD_REJECTED');
-      // A step may have switched the upstream (traffic-split); plan the one it chose.
-      const upstream =
-        session.upstream === routeUpstream.upstream
-          ? routeUpstream
-          : state.planUpstream(session.upstream);
-      this.balance(upstream, upstream.problem);
-    });
+  protected closeClient(): void {
+    this.client.destroy();
   }
 
-  private balance(plan: UpstreamPlan | undefined, problem: ProxyErrorCode | undefined): void {
-    if (problem || !plan) return this.refuse(503, problem ?? 'ERR_UPSTREAM_MISSING');
-    this.plan = plan;
-    try {
-      this.attempts = this.runtime.balancers.begin(plan.upstream, this.context);
-    } catch {
-      return this.refuse(500, 'ERR_INTERNAL');
-    }
-    this.phase = 'connecting';
-    this.connectNext();
+  protected prereadClient(): net.Socket {
+    return this.client;
   }
 
-  /**
-   * One connect attempt per node the balancer hands out (spec 3.9): retries happen only here,
-   * before any byte was relayed, never once relaying started.
-   */
-  connectNext(): void {
-    const attempts = this.attempts!;
-    const node = attempts.next();
-    if (!node) return this.refuse(502, 'ERR_UPSTREAM_CONNECT');
-    this.node = node;
-    this.attemptCount++;
-    this.attemptStartedHr = performance.now();
+  protected openUpstream(node: UpstreamNodeSpec): void {
     let socket: SessionSocket;
     try {
       socket = this.runtime.connectUpstream(
@@ -215,8 +133,7 @@ class TcpSession implements TrackedConnection, ReportableConnection {
       );
     } catch {
       // net.connect throws synchronously on an invalid port; that node is as dead as a refusal.
-      attempts.failed(node, 'error');
-      return this.connectNext();
+      return this.connectFailed('error');
     }
     socket[kSession] = this;
     this.upstream = socket;
@@ -233,18 +150,13 @@ class TcpSession implements TrackedConnection, ReportableConnection {
     // Detach first: the dead socket's own close event must not end this session.
     this.upstream = undefined;
     socket.destroy();
-    this.attempts!.failed(this.node!, reason);
-    if (this.clientClosed) return this.maybeFinish();
-    this.connectNext();
+    this.connectFailed(reason);
   }
 
   upstreamReady(): void {
     const upstream = this.upstream!;
     const client = this.client;
-    this.connectMs = performance.now() - this.attemptStartedHr;
-    this.nodeLabel = nodeLabelOf(this.node!);
-    this.attempts!.connected(this.node!, this.connectMs);
-    this.phase = 'relaying';
+    this.upstreamConnected(performance.now() - this.attemptStartedHr);
     // proxy_timeout: one idle timer is enough, because every relayed byte is either read from or
     // written to the upstream socket, and both reset its timer.
     upstream.setTimeout(this.plan!.idleTimeoutMs);
@@ -262,17 +174,6 @@ class TcpSession implements TrackedConnection, ReportableConnection {
     // already: Node then emits 'end' at once, paused or not (onStreamRead pushes null and calls
     // read(0)), so the listener above came too late and the FIN is passed on here.
     if (client.readableEnded) upstream.end();
-  }
-
-  /** Closes the client without writing a byte. */
-  refuse(status: ConnectionStatus, reason: ProxyErrorCode): void {
-    this.status = status;
-    this.reason = reason;
-    this.phase = 'closing';
-    // A plain close(), as nginx does after ngx.exit(): the kernel sends FIN, or RST when the
-    // client's bytes are still unread in the receive buffer (they are, since the socket was
-    // paused from accept) — the same thing a client of APISIX sees.
-    this.client.destroy();
   }
 
   onClientClosed(): void {
@@ -307,19 +208,7 @@ class TcpSession implements TrackedConnection, ReportableConnection {
   maybeFinish(): void {
     if (this.finished || !this.clientClosed) return;
     if (this.upstream && !this.upstreamClosed) return;
-    this.finished = true;
-    if (this.phase !== 'relaying' && this.phase !== 'closing') {
-      // The client went away (or was closed by the engine) before any upstream was connected.
-      this.status = 503;
-      this.reason ??= 'ERR_CLOSED_BY_ENGINE';
-    }
-    this.phase = 'closing';
-    // Releases the node held by the balancer (least_conn count), also when the session was cut
-    // while still connecting to it; a no-op for a node already reported failed().
-    if (this.node) this.attempts!.finished(this.node);
-    this.runtime.registry.remove(this.id);
-    if (this.prereadSession) finishPreread(this.prereadSteps!, this.prereadSession, this);
-    this.runtime.connectionClosed(this);
+    this.finish();
   }
 
   abort(): void {
@@ -329,53 +218,11 @@ class TcpSession implements TrackedConnection, ReportableConnection {
     this.upstream?.destroy();
   }
 
-  info(): ConnectionInfo {
-    const context = this.context;
-    const info: ConnectionInfo = {
-      id: this.id,
-      protocol: 'tcp',
-      listenerId: this.listener.id,
-      remoteAddr: context.remoteAddr,
-      remotePort: context.remotePort,
-      serverAddr: context.serverAddr,
-      serverPort: context.serverPort,
-      sni: context.sni,
-      routeId: this.route?.id,
-      startedAt: this.startedAt,
-    };
-    const inbound = this.inbound;
-    if (inbound) {
-      if (inbound.proxyProtocol) info.proxyProtocol = inbound.proxyProtocol;
-      if (inbound.tls) info.tls = inbound.tls;
-    }
-    return info;
-  }
-
-  summary(): ConnectionSummary {
-    const summary: ConnectionSummary = this.info() as ConnectionSummary;
-    summary.node = this.nodeLabel;
-    summary.status = this.status;
-    summary.reason = this.reason;
-    summary.bytesFromClient = this.bytesFromClient;
-    summary.bytesToClient = this.bytesToClient;
-    summary.durationMs = roundMs(performance.now() - this.startedHr);
-    summary.connectMs = this.connectMs === undefined ? undefined : roundMs(this.connectMs);
-    summary.attempts = this.attemptCount;
-    return summary;
-  }
-
-  describe(now: number): LiveConnection {
-    const row = this.info() as LiveConnection;
+  protected describeTransport(row: LiveConnection): void {
     const client = this.client;
     const upstream = this.upstream;
-    row.node = this.nodeLabel;
-    row.phase = this.phase;
-    row.bytesFromClient = this.bytesFromClient;
-    row.bytesToClient = this.bytesToClient;
-    row.ageMs = now - this.startedAt;
     row.bufferedToUpstream = client.readableLength + (upstream ? upstream.writableLength : 0);
     row.bufferedToClient = client.writableLength + (upstream ? upstream.readableLength : 0);
-    return row;
   }
 }
 

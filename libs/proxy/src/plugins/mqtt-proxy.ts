@@ -76,6 +76,8 @@ const STATE_KEY = 'mqtt-proxy';
  */
 class MqttProxyStep implements PluginStep {
   readonly name = 'mqtt-proxy';
+  /** It peeks at the CONNECT packet on the client socket (see PrereadStep.readsClient). */
+  readonly readsClient = true;
 
   constructor(
     private readonly protocolName: string,

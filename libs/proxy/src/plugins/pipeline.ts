@@ -78,6 +78,7 @@ function withFilter(step: PluginStep, filter: ExprPredicate): PluginStep {
     name: step.name,
     upstreams: step.upstreams,
     logOnly: step.logOnly,
+    readsClient: step.readsClient,
     run: (session) => (filter(session, undefined) ? step.run(session) : undefined),
     finish:
       finish === undefined

@@ -1,0 +1,968 @@
+/*
+ * The socket work of the fast path: accept, upstream connect, relay (recv/send through a pooled
+ * buffer, or splice(2) through a pooled pipe), half-close, reset passthrough, connect and idle
+ * deadlines, close. No JavaScript is called from here: outcomes are
+ * queued as events (fp_event) and delivered by binding.c once the C side is consistent again
+ * (fp_settle), so JavaScript never runs in the middle of a state change and may call back into
+ * any fp_* function while it handles an event.
+ *
+ * Readiness is edge-triggered: epoll events set the per-socket readable/writable flags, EAGAIN
+ * clears them, and a direction is pumped whenever a flag it waits for is set again.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "fastpath.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#define EVENTS_PER_WAIT 256
+/* epoll_wait rounds per uv_poll callback before libuv gets the loop back. */
+#define MAX_WAIT_ROUNDS 8
+/* accept4 calls per listener readiness (the listener is level-triggered, so the rest waits). */
+#define ACCEPTS_PER_EVENT 128
+/* Bytes one direction may move per pump before other connections get their turn. */
+#define PUMP_BUDGET (4u << 20)
+#define SPARE_CONNS_MAX 1024
+#define PIPE_POOL_MAX 64
+/* After accept failed for lack of descriptors or memory, the listener rests this long. */
+#define ACCEPT_PAUSE_MS 100
+#define MAX_GEN (1u << 31)
+
+#define KIND_LISTENER 0u
+#define KIND_CLIENT 1u
+#define KIND_UPSTREAM 2u
+
+static void on_poll(uv_poll_t *handle, int status, int events);
+static void on_timer(uv_timer_t *handle);
+static void on_idle(uv_idle_t *handle);
+static void finish(fp_loop *l, fp_conn *c, int how);
+static void relay_pump(fp_loop *l, fp_conn *c);
+
+static void *xrealloc(void *ptr, size_t size) {
+  void *next = realloc(ptr, size);
+  if (next == NULL) abort(); /* as Node does on allocation failure */
+  return next;
+}
+
+static inline uint64_t now_ms(fp_loop *l) { return uv_now(l->uv); }
+
+static inline uint64_t conn_tag(const fp_conn *c, uint32_t kind) {
+  return ((uint64_t)c->gen << 32) | ((uint64_t)c->slot << 2) | kind;
+}
+
+double fp_conn_id(const fp_conn *c) { return (double)c->gen * (double)FP_MAX_SLOTS + c->slot; }
+
+fp_conn *fp_lookup(fp_loop *l, double id) {
+  if (!(id >= 0) || id >= 9007199254740992.0) return NULL;
+  uint64_t value = (uint64_t)id;
+  if ((double)value != id) return NULL;
+  uint32_t slot = (uint32_t)(value & (FP_MAX_SLOTS - 1));
+  uint64_t gen = value >> FP_SLOT_BITS;
+  if (slot >= l->nslots) return NULL;
+  fp_conn *c = l->slots[slot];
+  if (c == NULL || c->gen != gen || c->state == FP_CS_DEAD) return NULL;
+  return c;
+}
+
+/* ------------------------------------------------------------------ events */
+
+static void enqueue(fp_loop *l, uint8_t type, uint32_t slot, uint32_t gen, double a, double b,
+                    double c) {
+  if (l->q_tail == l->q_cap) {
+    l->q_cap = l->q_cap ? l->q_cap * 2 : 256;
+    l->q = xrealloc(l->q, l->q_cap * sizeof(fp_event));
+  }
+  fp_event *ev = &l->q[l->q_tail++];
+  ev->type = type;
+  ev->slot = slot;
+  ev->gen = gen;
+  ev->a = a;
+  ev->b = b;
+  ev->c = c;
+}
+
+static inline void enqueue_conn(fp_loop *l, uint8_t type, fp_conn *c, double a, double b,
+                                double d) {
+  enqueue(l, type, c->slot, c->gen, a, b, d);
+}
+
+/* ------------------------------------------------------------------ deadlines (binary heap) */
+
+static inline void heap_place(fp_loop *l, uint32_t i, fp_conn *c) {
+  l->heap[i] = c;
+  c->heap_idx = i;
+}
+
+static void heap_up(fp_loop *l, uint32_t i) {
+  fp_conn *c = l->heap[i];
+  while (i > 0) {
+    uint32_t parent = (i - 1) / 2;
+    if (l->heap[parent]->heap_key <= c->heap_key) break;
+    heap_place(l, i, l->heap[parent]);
+    i = parent;
+  }
+  heap_place(l, i, c);
+}
+
+static void heap_down(fp_loop *l, uint32_t i) {
+  fp_conn *c = l->heap[i];
+  uint32_t n = l->heap_size;
+  for (;;) {
+    uint32_t left = 2 * i + 1;
+    if (left >= n) break;
+    uint32_t right = left + 1;
+    uint32_t min = (right < n && l->heap[right]->heap_key < l->heap[left]->heap_key) ? right : left;
+    if (l->heap[min]->heap_key >= c->heap_key) break;
+    heap_place(l, i, l->heap[min]);
+    i = min;
+  }
+  heap_place(l, i, c);
+}
+
+static void heap_set(fp_loop *l, fp_conn *c, uint64_t key) {
+  if (c->heap_idx == FP_NO_HEAP) {
+    if (l->heap_size == l->heap_cap) {
+      l->heap_cap = l->heap_cap ? l->heap_cap * 2 : 256;
+      l->heap = xrealloc(l->heap, l->heap_cap * sizeof(fp_conn *));
+    }
+    c->heap_key = key;
+    heap_place(l, l->heap_size++, c);
+    heap_up(l, c->heap_idx);
+    return;
+  }
+  uint64_t old = c->heap_key;
+  c->heap_key = key;
+  if (key < old) heap_up(l, c->heap_idx);
+  else heap_down(l, c->heap_idx);
+}
+
+static void heap_remove(fp_loop *l, fp_conn *c) {
+  uint32_t i = c->heap_idx;
+  if (i == FP_NO_HEAP) return;
+  c->heap_idx = FP_NO_HEAP;
+  l->heap_size--;
+  if (i == l->heap_size) return;
+  fp_conn *last = l->heap[l->heap_size];
+  heap_place(l, i, last);
+  heap_up(l, i);
+  heap_down(l, last->heap_idx);
+}
+
+static void rearm(fp_loop *l) {
+  uint64_t next = l->heap_size ? l->heap[0]->heap_key : UINT64_MAX;
+  for (uint32_t i = 0; i < l->nlisteners; i++) {
+    if (l->listeners[i].paused && l->listeners[i].resume_at < next) next = l->listeners[i].resume_at;
+  }
+  if (next == l->timer_due) return;
+  if (next == UINT64_MAX) {
+    uv_timer_stop(&l->timer);
+  } else {
+    uint64_t now = now_ms(l);
+    uv_timer_start(&l->timer, on_timer, next > now ? next - now : 0, 0);
+  }
+  l->timer_due = next;
+}
+
+/* ------------------------------------------------------------------ connection slots */
+
+static fp_conn *conn_new(fp_loop *l) {
+  uint32_t slot;
+  if (l->nfree_slots > 0) {
+    slot = l->free_slots[--l->nfree_slots];
+  } else {
+    if (l->nslots == FP_MAX_SLOTS) return NULL;
+    if (l->nslots == l->cap_slots) {
+      l->cap_slots = l->cap_slots ? l->cap_slots * 2 : 1024;
+      l->slots = xrealloc(l->slots, l->cap_slots * sizeof(fp_conn *));
+      l->gens = xrealloc(l->gens, l->cap_slots * sizeof(uint32_t));
+      l->free_slots = xrealloc(l->free_slots, l->cap_slots * sizeof(uint32_t));
+    }
+    slot = l->nslots++;
+    l->gens[slot] = 1;
+    l->slots[slot] = NULL;
+  }
+  fp_conn *c = l->spare;
+  if (c != NULL) {
+    l->spare = c->next_dead;
+    l->nspare--;
+  } else {
+    c = malloc(sizeof(fp_conn));
+    if (c == NULL) abort();
+  }
+  memset(c, 0, sizeof(*c));
+  c->slot = slot;
+  c->gen = l->gens[slot];
+  c->cfd = -1;
+  c->ufd = -1;
+  c->heap_idx = FP_NO_HEAP;
+  c->auto_relay_idle = -1;
+  l->slots[slot] = c;
+  l->nconns++;
+  return c;
+}
+
+/* The struct stays readable (queued events may still name it) until free_dead(). */
+static void bury(fp_loop *l, fp_conn *c) {
+  c->state = FP_CS_DEAD;
+  c->next_dead = l->dead;
+  l->dead = c;
+  l->nconns--;
+}
+
+static void free_dead(fp_loop *l) {
+  while (l->dead != NULL) {
+    fp_conn *c = l->dead;
+    l->dead = c->next_dead;
+    l->slots[c->slot] = NULL;
+    if (++l->gens[c->slot] >= MAX_GEN) l->gens[c->slot] = 1;
+    l->free_slots[l->nfree_slots++] = c->slot;
+    if (l->nspare < SPARE_CONNS_MAX) {
+      c->next_dead = l->spare;
+      l->spare = c;
+      l->nspare++;
+    } else {
+      free(c);
+    }
+  }
+}
+
+/* ------------------------------------------------------------------ buffers: pipes or memory */
+
+static fp_buf *buf_acquire(fp_loop *l) {
+  fp_buf *p = l->buf_pool;
+  if (p != NULL) {
+    l->buf_pool = p->next;
+    l->bufs_pooled--;
+  } else if (l->copy_mode) {
+    p = malloc(sizeof(fp_buf));
+    if (p == NULL) abort();
+    void *data = NULL;
+    /* Page-aligned: socket copies run measurably slower from an unaligned heap buffer. */
+    if (posix_memalign(&data, 4096, l->buf_size) != 0) abort();
+    p->data = data;
+    p->rfd = p->wfd = -1;
+  } else {
+    int fds[2];
+    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) return NULL;
+    /* Best effort: beyond pipe-max-size or the user's pipe quota the pipe keeps what it has. */
+    if (l->buf_size != 65536) (void)fcntl(fds[1], F_SETPIPE_SZ, (int)l->buf_size);
+    p = malloc(sizeof(fp_buf));
+    if (p == NULL) abort();
+    p->data = NULL;
+    p->rfd = fds[0];
+    p->wfd = fds[1];
+  }
+  p->head = 0;
+  p->next = NULL;
+  l->bufs_in_use++;
+  return p;
+}
+
+static void buf_close(fp_buf *p) {
+  if (p->data != NULL) {
+    free(p->data);
+  } else {
+    close(p->rfd);
+    close(p->wfd);
+  }
+  free(p);
+}
+
+/* Destination <- bytes in flight. */
+static inline ssize_t move_out(fp_loop *l, fp_dir *d, int dst) {
+  fp_buf *p = d->buf;
+  if (l->copy_mode) {
+    ssize_t n = send(dst, p->data + p->head, d->in_flight, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) p->head += (uint32_t)n;
+    return n;
+  }
+  return splice(p->rfd, NULL, dst, NULL, d->in_flight, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+}
+
+/* Bytes in flight <- source, at most `room`. */
+static inline ssize_t move_in(fp_loop *l, fp_dir *d, int src, uint32_t room) {
+  fp_buf *p = d->buf;
+  if (l->copy_mode) return recv(src, p->data + p->head + d->in_flight, room, MSG_DONTWAIT);
+  return splice(src, NULL, p->wfd, NULL, room, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+}
+
+/* Only an empty buffer goes back to the pool. */
+static void buf_release(fp_loop *l, fp_buf *p) {
+  l->bufs_in_use--;
+  if (l->bufs_pooled < l->buf_pool_max) {
+    p->next = l->buf_pool;
+    l->buf_pool = p;
+    l->bufs_pooled++;
+  } else {
+    buf_close(p);
+  }
+}
+
+static void drop_buf(fp_loop *l, fp_dir *d) {
+  if (d->buf == NULL) return;
+  if (d->in_flight > 0) {
+    /* Bytes nobody will read: closing is cheaper than draining. */
+    l->bufs_in_use--;
+    buf_close(d->buf);
+  } else {
+    buf_release(l, d->buf);
+  }
+  d->buf = NULL;
+  d->in_flight = 0;
+}
+
+/* ------------------------------------------------------------------ helpers */
+
+static int so_error(int fd) {
+  int err = 0;
+  socklen_t len = sizeof(err);
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return errno;
+  return err;
+}
+
+static inline void set_nodelay(int fd) {
+  int one = 1;
+  (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+static int classify_connect_error(int err) {
+  if (err == ECONNREFUSED) return FP_FAIL_REFUSED;
+  if (err == ETIMEDOUT) return FP_FAIL_TIMEOUT;
+  return FP_FAIL_ERROR;
+}
+
+int fp_format_addr(const struct sockaddr *addr, char *buf, size_t len, int *port) {
+  buf[0] = '\0';
+  if (addr->sa_family == AF_INET) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
+    if (port) *port = ntohs(in->sin_port);
+    if (inet_ntop(AF_INET, &in->sin_addr, buf, (socklen_t)len) == NULL) return -1;
+  } else if (addr->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
+    if (port) *port = ntohs(in6->sin6_port);
+    /* A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d; routes and logs speak IPv4. */
+    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+      if (inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], buf, (socklen_t)len) == NULL) return -1;
+    } else if (inet_ntop(AF_INET6, &in6->sin6_addr, buf, (socklen_t)len) == NULL) {
+      return -1;
+    }
+  } else {
+    return -1;
+  }
+  return (int)strlen(buf);
+}
+
+static void update_ref(fp_loop *l) {
+  /* Like a net.Server or socket: an open listener or connection keeps the process alive. */
+  int want = (l->nconns + l->nlisteners) > 0;
+  if (want == l->poll_ref) return;
+  if (want) uv_ref((uv_handle_t *)&l->poll);
+  else uv_unref((uv_handle_t *)&l->poll);
+  l->poll_ref = (uint8_t)want;
+}
+
+static void schedule_idle(fp_loop *l) {
+  if (l->idle_active) return;
+  uv_idle_start(&l->idle, on_idle);
+  l->idle_active = 1;
+}
+
+static void after(fp_loop *l) {
+  rearm(l);
+  update_ref(l);
+  if (l->q_head < l->q_tail || l->npending > 0) schedule_idle(l);
+}
+
+void fp_settle(fp_loop *l) {
+  if (l->shut || l->flushing) return;
+  l->flush(l);
+  if (l->shut) return;
+  if (l->q_head == l->q_tail) free_dead(l);
+  after(l);
+}
+
+void fp_after_api(fp_loop *l) {
+  if (!l->shut) after(l);
+}
+
+static void add_pending(fp_loop *l, fp_conn *c) {
+  if (c->in_pending) return;
+  if (l->npending == l->cap_pending) {
+    l->cap_pending = l->cap_pending ? l->cap_pending * 2 : 64;
+    l->pending = xrealloc(l->pending, l->cap_pending * sizeof(uint64_t));
+  }
+  l->pending[l->npending++] = ((uint64_t)c->gen << 32) | c->slot;
+  c->in_pending = 1;
+}
+
+/* ------------------------------------------------------------------ listeners */
+
+static fp_listener *find_listener(fp_loop *l, uint32_t id) {
+  for (uint32_t i = 0; i < l->nlisteners; i++) {
+    if (l->listeners[i].id == id) return &l->listeners[i];
+  }
+  return NULL;
+}
+
+static int listener_watch(fp_loop *l, fp_listener *listener) {
+  struct epoll_event ev;
+  ev.events = EPOLLIN; /* level-triggered: what one readiness does not accept stays signalled */
+  ev.data.u64 = ((uint64_t)listener->id << 32) | KIND_LISTENER;
+  return epoll_ctl(l->epfd, EPOLL_CTL_ADD, listener->fd, &ev);
+}
+
+int fp_listen(fp_loop *l, const struct sockaddr *addr, socklen_t len, int backlog,
+              int reuse_port, int ipv6_only, int *port_out, char *addr_out, size_t addr_len,
+              const char **syscall) {
+  int one = 1;
+  *syscall = "socket";
+  int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  /* As libuv does for every TCP listener: a restart may bind over TIME_WAIT connections. */
+  (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  *syscall = "setsockopt";
+  if (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) goto fail;
+  if (addr->sa_family == AF_INET6) {
+    int v6only = ipv6_only ? 1 : 0;
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0) goto fail;
+  }
+  *syscall = "bind";
+  if (bind(fd, addr, len) < 0) goto fail;
+  *syscall = "listen";
+  if (listen(fd, backlog) < 0) goto fail;
+  struct sockaddr_storage bound;
+  socklen_t bound_len = sizeof(bound);
+  *syscall = "getsockname";
+  if (getsockname(fd, (struct sockaddr *)&bound, &bound_len) < 0) goto fail;
+  /* The listener's own spelling is not unwrapped (as net.Server.address()). */
+  if (bound.ss_family == AF_INET) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)&bound;
+    *port_out = ntohs(in->sin_port);
+    inet_ntop(AF_INET, &in->sin_addr, addr_out, (socklen_t)addr_len);
+  } else {
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&bound;
+    *port_out = ntohs(in6->sin6_port);
+    inet_ntop(AF_INET6, &in6->sin6_addr, addr_out, (socklen_t)addr_len);
+  }
+  if (l->nlisteners == l->cap_listeners) {
+    l->cap_listeners = l->cap_listeners ? l->cap_listeners * 2 : 8;
+    l->listeners = xrealloc(l->listeners, l->cap_listeners * sizeof(fp_listener));
+  }
+  fp_listener *listener = &l->listeners[l->nlisteners];
+  memset(listener, 0, sizeof(*listener));
+  listener->id = l->next_listener_id++;
+  listener->fd = fd;
+  if (addr->sa_family == AF_INET) {
+    listener->wildcard = ((const struct sockaddr_in *)addr)->sin_addr.s_addr == htonl(INADDR_ANY);
+  } else {
+    listener->wildcard =
+        IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)addr)->sin6_addr) ? 1 : 0;
+  }
+  *syscall = "epoll_ctl";
+  if (listener_watch(l, listener) < 0) goto fail;
+  l->nlisteners++;
+  return (int)listener->id;
+fail : {
+  int err = errno;
+  close(fd);
+  return -err;
+}
+}
+
+int fp_close_listener(fp_loop *l, uint32_t id) {
+  fp_listener *listener = find_listener(l, id);
+  if (listener == NULL) return 0;
+  close(listener->fd); /* also leaves the epoll set */
+  *listener = l->listeners[--l->nlisteners];
+  return 1;
+}
+
+static void pause_listener(fp_loop *l, fp_listener *listener) {
+  (void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, listener->fd, NULL);
+  listener->paused = 1;
+  listener->resume_at = now_ms(l) + ACCEPT_PAUSE_MS;
+}
+
+static void on_listener(fp_loop *l, fp_listener *listener) {
+  for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
+    struct sockaddr_storage peer;
+    socklen_t peer_len = sizeof(peer);
+    int fd = accept4(listener->fd, (struct sockaddr *)&peer, &peer_len,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      if (err == EAGAIN || err == EWOULDBLOCK) return;
+      /* The peer gave up between SYN and accept, or a firewall said no: next one. */
+      if (err == EINTR || err == ECONNABORTED || err == EPROTO || err == EPERM) continue;
+      if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+        pause_listener(l, listener);
+      }
+      enqueue(l, FP_EV_LISTENER_ERROR, listener->id, 0, -err, 0, 0);
+      return;
+    }
+    fp_conn *c = conn_new(l);
+    if (c == NULL) {
+      close(fd);
+      enqueue(l, FP_EV_LISTENER_ERROR, listener->id, 0, -ENOMEM, 0, 0);
+      return;
+    }
+    set_nodelay(fd);
+    c->cfd = fd;
+    memcpy(&c->peer, &peer, peer_len < sizeof(c->peer) ? peer_len : sizeof(c->peer));
+    c->listener_id = listener->id;
+    if (listener->wildcard) {
+      socklen_t local_len = sizeof(c->local);
+      if (getsockname(fd, (struct sockaddr *)&c->local, &local_len) == 0) c->has_local = 1;
+    }
+    l->accepted++;
+    enqueue_conn(l, FP_EV_ACCEPT, c, listener->id, 0, 0);
+  }
+}
+
+/* ------------------------------------------------------------------ connect */
+
+static void attempt_failed(fp_loop *l, fp_conn *c, int reason, int err) {
+  heap_remove(l, c);
+  close(c->ufd); /* also leaves the epoll set */
+  c->ufd = -1;
+  c->u_rd = c->u_wr = 0;
+  c->state = FP_CS_ACCEPTED;
+  enqueue_conn(l, FP_EV_CONNECT_FAILED, c, reason, -err, 0);
+}
+
+int fp_connect(fp_loop *l, fp_conn *c, const struct sockaddr *addr, socklen_t len,
+               uint32_t timeout_ms, int32_t relay_idle_ms) {
+  if (c->state != FP_CS_ACCEPTED) return -EINVAL;
+  c->auto_relay_idle = relay_idle_ms;
+  c->connect_start_ns = uv_hrtime();
+  int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    enqueue_conn(l, FP_EV_CONNECT_FAILED, c, FP_FAIL_ERROR, -errno, 0);
+    return 0;
+  }
+  set_nodelay(fd);
+  if (connect(fd, addr, len) < 0 && errno != EINPROGRESS) {
+    int err = errno;
+    close(fd);
+    enqueue_conn(l, FP_EV_CONNECT_FAILED, c, classify_connect_error(err), -err, 0);
+    return 0;
+  }
+  struct epoll_event ev;
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.u64 = conn_tag(c, KIND_UPSTREAM);
+  if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+    int err = errno;
+    close(fd);
+    enqueue_conn(l, FP_EV_CONNECT_FAILED, c, FP_FAIL_ERROR, -err, 0);
+    return 0;
+  }
+  /* Connected at once or not, completion is reported by the first EPOLLOUT. */
+  c->ufd = fd;
+  c->u_rd = c->u_wr = 0;
+  c->state = FP_CS_CONNECTING;
+  if (timeout_ms > 0) {
+    c->connect_deadline = now_ms(l) + timeout_ms;
+    heap_set(l, c, c->connect_deadline);
+  } else {
+    c->connect_deadline = UINT64_MAX;
+    heap_remove(l, c);
+  }
+  return 0;
+}
+
+static void start_relay(fp_loop *l, fp_conn *c, uint32_t idle_ms) {
+  struct epoll_event ev;
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.u64 = conn_tag(c, KIND_CLIENT);
+  c->state = FP_CS_RELAYING;
+  if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, c->cfd, &ev) < 0) {
+    finish(l, c, FP_CLOSE_ERROR);
+    return;
+  }
+  /* The client was never read: assume both ways ready, EAGAIN corrects it. */
+  c->c_rd = c->c_wr = 1;
+  c->idle_ms = idle_ms;
+  c->last_active = now_ms(l);
+  if (idle_ms > 0) heap_set(l, c, c->last_active + idle_ms);
+  else heap_remove(l, c);
+  l->relayed_conns++;
+  relay_pump(l, c);
+}
+
+static void connect_done(fp_loop *l, fp_conn *c, uint32_t events) {
+  int err = so_error(c->ufd);
+  if (err != 0) {
+    attempt_failed(l, c, classify_connect_error(err), err);
+    return;
+  }
+  if (!(events & EPOLLOUT)) return;
+  heap_remove(l, c);
+  c->state = FP_CS_CONNECTED;
+  c->u_wr = 1;
+  c->u_rd = (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) ? 1 : 0;
+  double micros = (double)(uv_hrtime() - c->connect_start_ns) / 1000.0;
+  enqueue_conn(l, FP_EV_CONNECTED, c, micros, 0, 0);
+  if (c->auto_relay_idle >= 0) start_relay(l, c, (uint32_t)c->auto_relay_idle);
+}
+
+int fp_relay(fp_loop *l, fp_conn *c, uint32_t idle_ms) {
+  if (c->state != FP_CS_CONNECTED) return -EINVAL;
+  start_relay(l, c, idle_ms);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ relay */
+
+static void finish(fp_loop *l, fp_conn *c, int how) {
+  if (c->state == FP_CS_DEAD) return;
+  heap_remove(l, c);
+  if (c->cfd >= 0) close(c->cfd);
+  if (c->ufd >= 0) close(c->ufd);
+  c->cfd = c->ufd = -1;
+  drop_buf(l, &c->c2u);
+  drop_buf(l, &c->u2c);
+  enqueue_conn(l, FP_EV_CLOSED, c, (double)c->c2u.bytes, (double)c->u2c.bytes, how);
+  bury(l, c);
+}
+
+/*
+ * A reset (ECONNRESET on read, EPIPE or ECONNRESET on write) is passed on as a reset: SO_LINGER
+ * {1, 0} makes close() send RST to the other peer. Any other error closes both sides.
+ */
+static void side_failed(fp_loop *l, fp_conn *c, uint32_t side, int err) {
+  if (err == ECONNRESET || err == EPIPE) {
+    int other = side == KIND_CLIENT ? c->ufd : c->cfd;
+    if (other >= 0) {
+      struct linger lg = {1, 0};
+      (void)setsockopt(other, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    }
+    finish(l, c, FP_CLOSE_RESET);
+  } else {
+    finish(l, c, FP_CLOSE_ERROR);
+  }
+}
+
+/*
+ * The source of `dir` sent FIN and its buffer is empty. The first FIN of a connection becomes
+ * shutdown(SHUT_WR) on the other socket while the other direction keeps flowing (half-close);
+ * the second closes both sockets, which sends the same FIN after whatever the kernel still holds,
+ * one call fewer.
+ */
+static void pass_fin(fp_loop *l, fp_conn *c, int dir) {
+  fp_dir *d = dir == 0 ? &c->c2u : &c->u2c;
+  fp_dir *other = dir == 0 ? &c->u2c : &c->c2u;
+  d->fin_sent = 1;
+  if (other->fin_sent) {
+    finish(l, c, FP_CLOSE_NORMAL);
+    return;
+  }
+  (void)shutdown(dir == 0 ? c->ufd : c->cfd, SHUT_WR);
+}
+
+/*
+ * Moves bytes one way through the direction's buffer (a pipe for splice(2), or memory for
+ * recv/send): written to the destination while it takes them, read from the source while the
+ * buffer has room. At most one buffer of bytes is held per direction, so a destination that does not read stops the source from being read and
+ * back-pressure reaches the sender through TCP flow control. Returns 1 when the budget ran out
+ * with work possibly left.
+ */
+static int pump(fp_loop *l, fp_conn *c, int dir) {
+  fp_dir *d = dir == 0 ? &c->c2u : &c->u2c;
+  int src = dir == 0 ? c->cfd : c->ufd;
+  int dst = dir == 0 ? c->ufd : c->cfd;
+  uint8_t *src_rd = dir == 0 ? &c->c_rd : &c->u_rd;
+  uint8_t *dst_wr = dir == 0 ? &c->u_wr : &c->c_wr;
+  uint32_t src_side = dir == 0 ? KIND_CLIENT : KIND_UPSTREAM;
+  uint32_t dst_side = dir == 0 ? KIND_UPSTREAM : KIND_CLIENT;
+  uint32_t moved = 0;
+  for (;;) {
+    if (d->in_flight > 0 && *dst_wr) {
+      ssize_t n = move_out(l, d, dst);
+      if (n > 0) {
+        d->in_flight -= (uint32_t)n;
+        moved += (uint32_t)n;
+        l->relayed_bytes += (uint64_t)n;
+        c->last_active = now_ms(l);
+        if (d->in_flight == 0) {
+          buf_release(l, d->buf);
+          d->buf = NULL;
+        }
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) {
+        *dst_wr = 0; /* EPOLLOUT will resume; meanwhile read on while the buffer has room */
+      } else {
+        side_failed(l, c, dst_side, n < 0 ? errno : EIO);
+        return 0;
+      }
+    }
+    if (d->eof) {
+      if (d->in_flight == 0 && !d->fin_sent) pass_fin(l, c, dir);
+      return 0;
+    }
+    if (!*src_rd) return 0;
+    if (d->buf == NULL) {
+      d->buf = buf_acquire(l);
+      if (d->buf == NULL) {
+        finish(l, c, FP_CLOSE_ERROR);
+        return 0;
+      }
+    }
+    uint32_t room = l->buf_size - d->buf->head - d->in_flight;
+    if (room == 0) return 0;
+    if (moved >= PUMP_BUDGET) return 1;
+    ssize_t n = move_in(l, d, src, room);
+    if (n > 0) {
+      d->in_flight += (uint32_t)n;
+      d->bytes += (uint64_t)n;
+      c->last_active = now_ms(l);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) {
+      d->eof = 1; /* the FIN is passed on once the buffer is empty (loop above) */
+      if (d->in_flight == 0) {
+        buf_release(l, d->buf);
+        d->buf = NULL;
+      }
+      continue;
+    }
+    if (errno != EAGAIN) {
+      side_failed(l, c, src_side, errno);
+      return 0;
+    }
+    if (d->in_flight == 0) {
+      /* An empty buffer always has room: the source has nothing to read. */
+      buf_release(l, d->buf);
+      d->buf = NULL;
+      *src_rd = 0;
+      return 0;
+    }
+    /* Splice: either the source is empty or the pipe is full (its capacity counts pages, not
+     * bytes): only the socket can tell. Full: the source stays readable, the destination's
+     * EPOLLOUT resumes the pump. (recv says EAGAIN only when the socket is empty.) */
+    int pending = 0;
+    if (l->copy_mode || ioctl(src, FIONREAD, &pending) < 0 || pending == 0) *src_rd = 0;
+    return 0;
+  }
+}
+
+static void relay_pump(fp_loop *l, fp_conn *c) {
+  int more = pump(l, c, 0);
+  if (c->state != FP_CS_RELAYING) return;
+  more |= pump(l, c, 1);
+  if (c->state != FP_CS_RELAYING) return;
+  if (more) add_pending(l, c);
+}
+
+void fp_close(fp_loop *l, fp_conn *c) { finish(l, c, FP_CLOSE_ABORTED); }
+
+int fp_detach(fp_loop *l, fp_conn *c) {
+  if (c->state == FP_CS_RELAYING || c->state == FP_CS_DEAD) return -1;
+  heap_remove(l, c);
+  if (c->ufd >= 0) close(c->ufd);
+  c->ufd = -1;
+  int fd = c->cfd; /* never added to the epoll set before relaying */
+  c->cfd = -1;
+  bury(l, c);
+  return fd;
+}
+
+/* ------------------------------------------------------------------ libuv callbacks */
+
+static void dispatch(fp_loop *l, const struct epoll_event *ev) {
+  uint64_t data = ev->data.u64;
+  uint32_t kind = (uint32_t)(data & 3u);
+  uint32_t events = ev->events;
+  if (kind == KIND_LISTENER) {
+    fp_listener *listener = find_listener(l, (uint32_t)(data >> 32));
+    if (listener != NULL && !listener->paused) on_listener(l, listener);
+    return;
+  }
+  uint32_t slot = (uint32_t)(data & 0xffffffffu) >> 2;
+  uint32_t gen = (uint32_t)(data >> 32);
+  if (slot >= l->nslots) return;
+  fp_conn *c = l->slots[slot];
+  if (c == NULL || c->gen != gen || c->state == FP_CS_DEAD) return;
+  int rd = (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+  int wr = (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0;
+  int fd;
+  if (kind == KIND_UPSTREAM) {
+    fd = c->ufd;
+    if (fd < 0) return;
+    if (c->state == FP_CS_CONNECTING) {
+      connect_done(l, c, events);
+      return;
+    }
+    if (rd) c->u_rd = 1;
+    if (wr) c->u_wr = 1;
+  } else {
+    fd = c->cfd;
+    if (fd < 0) return;
+    if (rd) c->c_rd = 1;
+    if (wr) c->c_wr = 1;
+  }
+  if (c->state != FP_CS_RELAYING) return;
+  if (events & EPOLLERR) {
+    int err = so_error(fd);
+    if (err != 0) {
+      side_failed(l, c, kind, err);
+      return;
+    }
+  }
+  relay_pump(l, c);
+}
+
+static void on_poll(uv_poll_t *handle, int status, int events) {
+  (void)status;
+  (void)events;
+  fp_loop *l = handle->data;
+  struct epoll_event evs[EVENTS_PER_WAIT];
+  for (int round = 0; round < MAX_WAIT_ROUNDS && !l->shut; round++) {
+    int n = epoll_wait(l->epfd, evs, EVENTS_PER_WAIT, 0);
+    if (n <= 0) break;
+    for (int i = 0; i < n; i++) dispatch(l, &evs[i]);
+    if (n < EVENTS_PER_WAIT) break;
+  }
+  fp_settle(l);
+}
+
+static void on_timer(uv_timer_t *handle) {
+  fp_loop *l = handle->data;
+  l->timer_due = UINT64_MAX;
+  uint64_t now = now_ms(l);
+  while (l->heap_size > 0 && l->heap[0]->heap_key <= now) {
+    fp_conn *c = l->heap[0];
+    if (c->state == FP_CS_CONNECTING) {
+      if (c->connect_deadline <= now) attempt_failed(l, c, FP_FAIL_TIMEOUT, ETIMEDOUT);
+      else heap_set(l, c, c->connect_deadline);
+    } else if (c->state == FP_CS_RELAYING && c->idle_ms > 0) {
+      uint64_t due = c->last_active + c->idle_ms;
+      if (due <= now) finish(l, c, FP_CLOSE_IDLE);
+      else heap_set(l, c, due); /* activity since: sleep again (lazy re-keying) */
+    } else {
+      heap_remove(l, c);
+    }
+  }
+  for (uint32_t i = 0; i < l->nlisteners; i++) {
+    fp_listener *listener = &l->listeners[i];
+    if (listener->paused && listener->resume_at <= now) {
+      listener->paused = 0;
+      (void)listener_watch(l, listener);
+    }
+  }
+  fp_settle(l);
+}
+
+static void on_idle(uv_idle_t *handle) {
+  fp_loop *l = handle->data;
+  uv_idle_stop(&l->idle);
+  l->idle_active = 0;
+  uint32_t n = l->npending;
+  for (uint32_t i = 0; i < n && !l->shut; i++) {
+    uint64_t tag = l->pending[i];
+    uint32_t slot = (uint32_t)tag;
+    if (slot >= l->nslots) continue;
+    fp_conn *c = l->slots[slot];
+    if (c == NULL || c->gen != (uint32_t)(tag >> 32) || c->state != FP_CS_RELAYING) continue;
+    c->in_pending = 0;
+    relay_pump(l, c);
+  }
+  /* Connections that ran out of budget again were appended after the first n. */
+  memmove(l->pending, l->pending + n, (l->npending - n) * sizeof(uint64_t));
+  l->npending -= n;
+  fp_settle(l);
+}
+
+/* ------------------------------------------------------------------ life cycle */
+
+int fp_loop_init(fp_loop *l, uv_loop_t *uv, uint32_t buf_size, int copy_mode) {
+  memset(l, 0, sizeof(*l));
+  l->uv = uv;
+  l->copy_mode = copy_mode ? 1 : 0;
+  l->timer_due = UINT64_MAX;
+  l->next_listener_id = 1;
+  l->buf_size = buf_size;
+  /* Pipes cost two descriptors each; buffers cost their size: keep about 4 MiB of them. */
+  l->buf_pool_max = copy_mode ? (4u << 20) / buf_size + 1 : PIPE_POOL_MAX;
+  l->epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (l->epfd < 0) return -errno;
+  int err = uv_poll_init(uv, &l->poll, l->epfd);
+  if (err != 0) {
+    close(l->epfd);
+    return err;
+  }
+  l->poll.data = l;
+  uv_poll_start(&l->poll, UV_READABLE, on_poll);
+  uv_unref((uv_handle_t *)&l->poll);
+  uv_timer_init(uv, &l->timer);
+  l->timer.data = l;
+  uv_unref((uv_handle_t *)&l->timer);
+  uv_idle_init(uv, &l->idle);
+  l->idle.data = l;
+  l->open_handles = 3;
+  return 0;
+}
+
+static void on_handle_closed(uv_handle_t *handle) {
+  fp_loop *l = handle->data;
+  if (--l->open_handles > 0) return;
+  free(l->slots);
+  free(l->gens);
+  free(l->free_slots);
+  free(l->heap);
+  free(l->listeners);
+  free(l->q);
+  free(l->pending);
+  while (l->spare != NULL) {
+    fp_conn *c = l->spare;
+    l->spare = c->next_dead;
+    free(c);
+  }
+  if (l->on_closed != NULL) l->on_closed(l);
+}
+
+void fp_loop_shutdown(fp_loop *l, void (*on_closed)(fp_loop *loop)) {
+  if (l->shut) return;
+  l->shut = 1;
+  for (uint32_t slot = 0; slot < l->nslots; slot++) {
+    fp_conn *c = l->slots[slot];
+    if (c == NULL) continue;
+    if (c->state != FP_CS_DEAD) {
+      if (c->cfd >= 0) close(c->cfd);
+      if (c->ufd >= 0) close(c->ufd);
+      drop_buf(l, &c->c2u);
+      drop_buf(l, &c->u2c);
+      bury(l, c);
+    }
+  }
+  free_dead(l);
+  for (uint32_t i = 0; i < l->nlisteners; i++) close(l->listeners[i].fd);
+  l->nlisteners = 0;
+  while (l->buf_pool != NULL) {
+    fp_buf *p = l->buf_pool;
+    l->buf_pool = p->next;
+    buf_close(p);
+  }
+  l->bufs_pooled = 0;
+  l->heap_size = 0;
+  l->q_head = l->q_tail = 0;
+  l->npending = 0;
+  uv_poll_stop(&l->poll);
+  close(l->epfd);
+  l->epfd = -1;
+  l->on_closed = on_closed;
+  uv_close((uv_handle_t *)&l->poll, on_handle_closed);
+  uv_close((uv_handle_t *)&l->timer, on_handle_closed);
+  uv_close((uv_handle_t *)&l->idle, on_handle_closed);
+}

@@ -1,0 +1,184 @@
+/*
+ * Strait fast path: plain TCP accept, upstream connect and relay (recv/send or splice(2)) in C,
+ * on Node's own event loop (one uv_poll_t on an epoll set, one uv_timer_t, one uv_idle_t; no threads).
+ *
+ * core.c does the socket work and queues events; binding.c exposes it through Node-API and
+ * delivers the queued events to one JavaScript callback. Every policy decision (routing,
+ * balancing, retries, accounting) stays in JavaScript.
+ */
+#ifndef STRAIT_FASTPATH_H
+#define STRAIT_FASTPATH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+/* Event types handed to JavaScript (libs/fastpath/src/index.ts mirrors them). */
+enum fp_event_type {
+  FP_EV_ACCEPT = 1,         /* connId, listenerId, remoteAddr, remotePort, localAddr|undefined */
+  FP_EV_CONNECTED = 2,      /* connId, connectMicros */
+  FP_EV_CONNECT_FAILED = 3, /* connId, reason (fp_connect_failure), -errno */
+  FP_EV_CLOSED = 4,         /* connId, bytesFromClient, bytesToClient, how (fp_close_how) */
+  FP_EV_LISTENER_ERROR = 5  /* listenerId, -errno */
+};
+
+enum fp_connect_failure { FP_FAIL_REFUSED = 1, FP_FAIL_TIMEOUT = 2, FP_FAIL_ERROR = 3 };
+
+enum fp_close_how {
+  FP_CLOSE_NORMAL = 0,  /* both sides ended with FIN */
+  FP_CLOSE_IDLE = 1,    /* nothing moved either way for the idle timeout */
+  FP_CLOSE_RESET = 2,   /* one side reset; the reset was passed on to the other */
+  FP_CLOSE_ERROR = 3,   /* another socket error; both sides closed */
+  FP_CLOSE_ABORTED = 4  /* closed by fp_close() (JavaScript) */
+};
+
+enum fp_conn_state {
+  FP_CS_ACCEPTED = 0,   /* client accepted, no upstream (or the last attempt failed) */
+  FP_CS_CONNECTING = 1, /* upstream connect in flight */
+  FP_CS_CONNECTED = 2,  /* upstream connected, relay not started */
+  FP_CS_RELAYING = 3,
+  FP_CS_DEAD = 4        /* closed or detached; freed once no queued event refers to it */
+};
+
+/* Connection ids are `gen * 2^22 + slot`: a slot is reused only with a new generation. */
+#define FP_SLOT_BITS 22
+#define FP_MAX_SLOTS (1u << FP_SLOT_BITS)
+#define FP_NO_HEAP UINT32_MAX
+
+/* Where bytes in flight wait: a pipe (splice mode) or a buffer (copy mode). */
+typedef struct fp_buf {
+  int rfd, wfd;
+  uint8_t *data; /* copy mode: the buffer, bytes at [head, head + in_flight) */
+  uint32_t head;
+  struct fp_buf *next;
+} fp_buf;
+
+/* One relay direction: bytes read from `src` wait in `buf` until written to `dst`. */
+typedef struct {
+  fp_buf *buf;       /* held only while bytes are in flight, else back in the pool */
+  uint32_t in_flight; /* bytes waiting in buf */
+  uint64_t bytes;     /* bytes read from the source */
+  uint8_t eof;        /* the source sent FIN */
+  uint8_t fin_sent;   /* FIN passed on to the destination (shutdown or close) */
+} fp_dir;
+
+typedef struct fp_conn {
+  uint32_t slot, gen;
+  int cfd, ufd;
+  uint8_t state;
+  /* Edge-triggered readiness: set by epoll events, cleared by EAGAIN. */
+  uint8_t c_rd, c_wr, u_rd, u_wr;
+  uint8_t has_local;
+  uint8_t in_pending;
+  int32_t auto_relay_idle; /* >= 0: start relaying with this idle timeout once connected */
+  fp_dir c2u, u2c;
+  uint32_t idle_ms;
+  uint32_t listener_id;
+  uint64_t last_active;      /* uv_now() of the last byte moved */
+  uint64_t connect_deadline; /* uv_now() based */
+  uint64_t connect_start_ns;
+  uint32_t heap_idx;
+  uint64_t heap_key; /* never later than the real deadline (lazy idle re-keying) */
+  struct sockaddr_in6 peer; /* sockaddr_in or sockaddr_in6 */
+  struct sockaddr_in6 local;
+  struct fp_conn *next_dead;
+} fp_conn;
+
+typedef struct {
+  uint32_t id;
+  int fd;
+  uint8_t wildcard;
+  uint8_t paused; /* accept hit EMFILE/ENFILE: not polled until resume_at */
+  uint64_t resume_at;
+} fp_listener;
+
+typedef struct {
+  uint8_t type;
+  uint32_t slot, gen; /* the connection, or slot = listener id */
+  double a, b, c;
+} fp_event;
+
+typedef struct fp_loop fp_loop;
+
+struct fp_loop {
+  uv_loop_t *uv;
+  uv_poll_t poll;
+  uv_timer_t timer;
+  uv_idle_t idle;
+  int epfd;
+  uint8_t shut;
+  uint8_t flushing;
+  uint8_t idle_active;
+  uint8_t poll_ref;
+  int open_handles;
+
+  /* connections */
+  fp_conn **slots;
+  uint32_t *gens;
+  uint32_t nslots, cap_slots;
+  uint32_t *free_slots;
+  uint32_t nfree_slots;
+  uint32_t nconns;
+  fp_conn *dead;
+  fp_conn *spare; /* freed structs kept for reuse */
+  uint32_t nspare;
+
+  /* deadlines */
+  fp_conn **heap;
+  uint32_t heap_size, heap_cap;
+  uint64_t timer_due; /* UINT64_MAX when not armed */
+
+  /* listeners */
+  fp_listener *listeners;
+  uint32_t nlisteners, cap_listeners;
+  uint32_t next_listener_id;
+
+  /* queued events and connections with relay work left over (fairness budget) */
+  fp_event *q;
+  uint32_t q_head, q_tail, q_cap;
+  uint64_t *pending;
+  uint32_t npending, cap_pending;
+
+  /* pipes or buffers (copy mode), pooled */
+  fp_buf *buf_pool;
+  uint32_t bufs_pooled, bufs_in_use, buf_pool_max;
+  uint32_t buf_size;
+  uint8_t copy_mode; /* recv/send through a buffer instead of splice through a pipe */
+
+  /* statistics */
+  uint64_t accepted, relayed_conns, relayed_bytes;
+
+  /* binding.c */
+  void (*flush)(fp_loop *loop);
+  void (*on_closed)(fp_loop *loop);
+  void *binding;
+};
+
+/* core.c */
+int fp_loop_init(fp_loop *loop, uv_loop_t *uv, uint32_t buf_size, int copy_mode);
+/* Closes every socket, pipe and the epoll set, and closes the uv handles; `on_closed` runs once
+ * all three handles are closed (the loop memory may be freed then). */
+void fp_loop_shutdown(fp_loop *loop, void (*on_closed)(fp_loop *loop));
+/* Returns the listener id (> 0), or -errno; `syscall` names the failing call. */
+int fp_listen(fp_loop *loop, const struct sockaddr *addr, socklen_t len, int backlog,
+              int reuse_port, int ipv6_only, int *port_out, char *addr_out, size_t addr_len,
+              const char **syscall);
+int fp_close_listener(fp_loop *loop, uint32_t id);
+fp_conn *fp_lookup(fp_loop *loop, double id);
+double fp_conn_id(const fp_conn *conn);
+/* 0, or -errno for an unusable address (the connect outcome itself always comes as an event). */
+int fp_connect(fp_loop *loop, fp_conn *conn, const struct sockaddr *addr, socklen_t len,
+               uint32_t timeout_ms, int32_t relay_idle_ms);
+int fp_relay(fp_loop *loop, fp_conn *conn, uint32_t idle_ms);
+void fp_close(fp_loop *loop, fp_conn *conn);
+int fp_detach(fp_loop *loop, fp_conn *conn);
+/* After any entry from JavaScript or libuv: deliver events, free what is dead, re-arm the timer. */
+void fp_settle(fp_loop *loop);
+/* After a call from JavaScript: re-arm the timer, and have queued events delivered soon (never
+ * from inside the call). */
+void fp_after_api(fp_loop *loop);
+int fp_format_addr(const struct sockaddr *addr, char *buf, size_t len, int *port);
+
+#endif

@@ -1,0 +1,300 @@
+/**
+ * Fixtures for the fast path specs: real sockets on loopback, deadlines instead of sleeps,
+ * everything closed when the test ends. Not exported from the package.
+ */
+import * as net from 'node:net';
+import { Worker } from 'node:worker_threads';
+import type { TestContext } from 'node:test';
+import {
+  FastpathEvent,
+  loadFastpath,
+  type BoundTcpListener,
+  type CreateLoopOptions,
+  type FastpathLoop,
+  type ListenTcpOptions,
+} from './index';
+
+export const LOOPBACK = '127.0.0.1';
+
+export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`deadline of ${ms} ms passed: ${what}`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+export async function waitFor(condition: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`deadline of ${ms} ms passed: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+export interface Accepted {
+  id: number;
+  listenerId: number;
+  remoteAddr: string;
+  remotePort: number;
+  localAddr: string | undefined;
+}
+
+export interface Closed {
+  id: number;
+  bytesFromClient: number;
+  bytesToClient: number;
+  how: number;
+  at: number;
+}
+
+export interface ConnectOutcome {
+  id: number;
+  ok: boolean;
+  /** connect micros when ok, else the failure reason */
+  value: number;
+  errno?: number;
+  at: number;
+}
+
+/** A loop whose events are recorded; `onAccept` decides what to do with each connection. */
+export class TestLoop {
+  readonly loop: FastpathLoop;
+  readonly accepted: Accepted[] = [];
+  readonly closed: Closed[] = [];
+  readonly outcomes: ConnectOutcome[] = [];
+  readonly listenerErrors: string[] = [];
+  onAccept: (accepted: Accepted) => void = () => undefined;
+  onOutcome: (outcome: ConnectOutcome) => void = () => undefined;
+  private waiters: (() => void)[] = [];
+
+  constructor(t: TestContext, options: CreateLoopOptions = {}) {
+    const binding = loadFastpath({});
+    if (!binding) throw new Error('the fast path addon is not available');
+    this.loop = binding.createLoop((type, id, a, b, c, d) => {
+      const at = performance.now();
+      switch (type) {
+        case FastpathEvent.Accept: {
+          const accepted = {
+            id,
+            listenerId: a,
+            remoteAddr: b as string,
+            remotePort: c as number,
+            localAddr: d,
+          };
+          this.accepted.push(accepted);
+          this.onAccept(accepted);
+          break;
+        }
+        case FastpathEvent.Connected:
+        case FastpathEvent.ConnectFailed: {
+          const outcome: ConnectOutcome = {
+            id,
+            ok: type === FastpathEvent.Connected,
+            value: a,
+            errno: typeof b === 'number' ? b : undefined,
+            at,
+          };
+          this.outcomes.push(outcome);
+          this.onOutcome(outcome);
+          break;
+        }
+        case FastpathEvent.Closed:
+          this.closed.push({
+            id,
+            bytesFromClient: a,
+            bytesToClient: b as number,
+            how: c as number,
+            at,
+          });
+          break;
+        case FastpathEvent.ListenerError:
+          this.listenerErrors.push(String(b));
+          break;
+        default:
+          throw new Error(`unknown event ${type}`);
+      }
+      for (const wake of this.waiters.splice(0)) wake();
+    }, options);
+    t.after(() => this.loop.shutdown());
+  }
+
+  listen(host = LOOPBACK, port = 0, options: ListenTcpOptions = {}): BoundTcpListener {
+    return this.loop.listenTcp(host, port, options);
+  }
+
+  /** Relays every accepted connection to `port` (auto-relay with `idleMs`). */
+  relayTo(port: number, host = LOOPBACK, idleMs = 0, connectTimeoutMs = 2000): void {
+    this.onAccept = (accepted) => {
+      if (!this.loop.connect(accepted.id, host, port, connectTimeoutMs, idleMs)) {
+        throw new Error(`connect(${accepted.id}) refused by the loop`);
+      }
+    };
+  }
+
+  /** Resolves once `condition` holds after some event (bounded). */
+  async until(condition: () => boolean, ms: number, what: string): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!condition()) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`deadline of ${ms} ms passed: ${what}`);
+      await withDeadline(
+        new Promise<void>((resolve) => this.waiters.push(resolve)),
+        left,
+        what,
+      ).catch(() => undefined);
+    }
+  }
+
+  closedOf(id: number): Closed | undefined {
+    return this.closed.find((event) => event.id === id);
+  }
+}
+
+export interface TestServer {
+  readonly port: number;
+  readonly accepted: net.Socket[];
+  close(): Promise<void>;
+}
+
+export async function startServer(
+  t: TestContext,
+  onConnection: (socket: net.Socket) => void,
+  host = LOOPBACK,
+): Promise<TestServer> {
+  const accepted: net.Socket[] = [];
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    socket.on('error', () => undefined);
+    accepted.push(socket);
+    onConnection(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port: 0, backlog: 4096 }, () => resolve());
+  });
+  const result = {
+    port: (server.address() as net.AddressInfo).port,
+    accepted,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of accepted) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  t.after(() => result.close());
+  return result;
+}
+
+/** Greets with `tag\n`, then echoes; ends when the client ends. */
+export function startEchoServer(t: TestContext, tag = '', host = LOOPBACK): Promise<TestServer> {
+  return startServer(
+    t,
+    (socket) => {
+      if (tag) socket.write(`${tag}\n`);
+      socket.pipe(socket);
+    },
+    host,
+  );
+}
+
+export interface ClientResult {
+  data: Buffer;
+  errorCode?: string;
+}
+
+export function collect(socket: net.Socket, endOnEnd = true): Promise<ClientResult> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let errorCode: string | undefined;
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', (error: NodeJS.ErrnoException) => (errorCode = error.code));
+    if (endOnEnd) socket.on('end', () => socket.end());
+    socket.on('close', () => resolve({ data: Buffer.concat(chunks), errorCode }));
+  });
+}
+
+export function connectClient(port: number, host = LOOPBACK): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port, allowHalfOpen: true });
+    socket.once('connect', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+export async function exchange(
+  port: number,
+  payload: string | Buffer,
+  host = LOOPBACK,
+): Promise<ClientResult> {
+  const socket = net.connect({ host, port, allowHalfOpen: true });
+  socket.write(payload);
+  socket.end();
+  return collect(socket);
+}
+
+/** A loopback port nobody listens on. */
+export async function refusedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, LOOPBACK, resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * A loopback port whose SYNs go unanswered (same technique as libs/proxy's test support): a
+ * backlog-1 listener in a worker blocked in Atomics.wait, its accept queue filled.
+ */
+export async function startBlackhole(t: TestContext): Promise<number> {
+  const gate = new SharedArrayBuffer(4);
+  const worker = new Worker(
+    `
+    const { workerData, parentPort } = require('node:worker_threads');
+    const net = require('node:net');
+    const server = net.createServer(() => undefined);
+    server.listen({ host: '127.0.0.1', port: 0, backlog: 1 }, () => {
+      parentPort.postMessage(server.address().port);
+      parentPort.once('message', () => {
+        parentPort.postMessage('blocked');
+        Atomics.wait(new Int32Array(workerData), 0, 0);
+        server.close();
+      });
+    });
+    `,
+    { eval: true, workerData: gate },
+  );
+  const port = await withDeadline(
+    new Promise<number>((resolve) => worker.once('message', resolve)),
+    5000,
+    'blackhole worker',
+  );
+  const blocked = new Promise((resolve) => worker.once('message', resolve));
+  worker.postMessage('block');
+  await withDeadline(blocked, 5000, 'blackhole worker blocked');
+  const fillers: net.Socket[] = [];
+  for (let index = 0; index < 2; index++) {
+    const filler = net.connect(port, LOOPBACK);
+    filler.on('error', () => undefined);
+    fillers.push(filler);
+    await withDeadline(
+      new Promise((resolve) => filler.once('connect', resolve)),
+      2000,
+      'blackhole filler',
+    );
+  }
+  t.after(async () => {
+    for (const filler of fillers) filler.destroy();
+    Atomics.store(new Int32Array(gate), 0, 1);
+    Atomics.notify(new Int32Array(gate), 0);
+    await worker.terminate();
+  });
+  return port;
+}

@@ -1,0 +1,122 @@
+import * as dns from 'node:dns';
+import { isIP } from 'node:net';
+import type { UpstreamNodeSpec } from '../config';
+import type { ConnectionContext } from '../routing/types';
+import type { LiveConnection } from './connection-events';
+import type { NativeListenerRecord, NativeTcpFront } from './native-tcp-front';
+import type { ProxyErrorCode } from './errors';
+import type { RoutePlan, UpstreamPlan } from './route-plans';
+import { TcpSessionCore, type ConnectFailureReason } from './tcp-session-core';
+
+/** ConnectFailure codes of the addon (1 refused, 2 timeout, 3 error) in the balancer's words. */
+const FAILURE_REASONS: readonly ConnectFailureReason[] = ['error', 'refused', 'timeout', 'error'];
+
+/** describe() reads the addon's counters through this, not through a fresh array per row. */
+const counters = new Float64Array(4);
+
+/**
+ * A TCP connection carried by the native fast path: the addon accepts, connects, relays (splice,
+ * half-close, reset passthrough, idle timeout) and closes; this object makes the decisions
+ * (TcpSessionCore: route, plan, preread, balancer, retries, events) and holds no socket. A route
+ * the addon cannot serve is handed to the JavaScript path: before it is registered when its
+ * steps read the client or its upstream speaks TLS, or after preread when a step switched to
+ * such an upstream (native-tcp-front.ts).
+ */
+export class NativeTcpSession extends TcpSessionCore {
+  constructor(
+    readonly front: NativeTcpFront,
+    readonly record: NativeListenerRecord,
+    /** The addon's handle for this connection (not the engine's id). */
+    readonly connId: number,
+    context: ConnectionContext,
+  ) {
+    super(front.runtime, record.bound, context, undefined);
+  }
+
+  protected override handOver(plan: RoutePlan): boolean {
+    if (!this.front.needsJavaScript(plan)) return false;
+    return this.front.handOver(this, undefined);
+  }
+
+  override balance(plan: UpstreamPlan | undefined, problem: ProxyErrorCode | undefined): void {
+    // A preread step chose an upstream only the JavaScript connector reaches (scheme tls).
+    if (
+      plan !== undefined &&
+      problem === undefined &&
+      this.front.upstreamNeedsJavaScript(plan) &&
+      this.front.handOver(this, plan)
+    ) {
+      return;
+    }
+    super.balance(plan, problem);
+  }
+
+  protected closeClient(): void {
+    this.front.loop.destroy(this.connId);
+  }
+
+  protected prereadClient(): undefined {
+    return undefined;
+  }
+
+  protected openUpstream(node: UpstreamNodeSpec): void {
+    if (isIP(node.host) !== 0) return this.connectTo(node.host, node.port);
+    // A node named by host name: resolved per connection, as net.connect() does.
+    dns.lookup(node.host, (error, address) => {
+      if (this.finished || this.clientClosed || this.node !== node) return;
+      if (error) return this.connectFailed('error');
+      this.connectTo(address, node.port);
+    });
+  }
+
+  private connectTo(host: string, port: number): void {
+    const plan = this.plan!;
+    try {
+      // Relaying starts in the addon the moment the connect succeeds (the idle timeout is given
+      // now); Connected or ConnectFailed follows. False: the connection was closed meanwhile, and
+      // its Closed event finishes the session.
+      this.front.loop.connect(this.connId, host, port, plan.connectTimeoutMs, plan.idleTimeoutMs);
+    } catch {
+      // An invalid port: that node is as dead as a refusal (net.connect throws the same way).
+      this.connectFailed('error');
+    }
+  }
+
+  /** FastpathEvent.Connected */
+  connected(connectMicros: number): void {
+    this.upstreamConnected(connectMicros / 1000);
+  }
+
+  /** FastpathEvent.ConnectFailed */
+  attemptFailed(code: number): void {
+    this.connectFailed(FAILURE_REASONS[code] ?? 'error');
+  }
+
+  /** FastpathEvent.Closed: both sockets are closed. */
+  closed(bytesFromClient: number, bytesToClient: number): void {
+    this.bytesFromClient = bytesFromClient;
+    this.bytesToClient = bytesToClient;
+    this.clientClosed = true;
+    this.maybeFinish();
+  }
+
+  maybeFinish(): void {
+    if (this.finished || !this.clientClosed) return;
+    this.finish();
+  }
+
+  abort(): void {
+    if (this.finished) return;
+    this.reason ??= 'ERR_CLOSED_BY_ENGINE';
+    this.front.loop.close(this.connId);
+  }
+
+  protected describeTransport(row: LiveConnection): void {
+    if (!this.front.loop.counters(this.connId, counters)) return;
+    row.bytesFromClient = counters[0];
+    row.bytesToClient = counters[1];
+    // Bytes in flight in the relay pipes (kernel memory the proxy holds), per direction.
+    row.bufferedToUpstream = counters[2];
+    row.bufferedToClient = counters[3];
+  }
+}
