@@ -9,12 +9,12 @@ import { EventBus } from './events/event-bus';
 import { HealthController } from './health/health.controller';
 import { HealthService } from './health/health.service';
 import { CertificatesController } from './certificates/certificates.controller';
+import { dataPlaneProvider } from './data-plane/data-plane.provider';
 import { ObservabilityService } from './observability/observability.service';
 import { TrafficController } from './observability/traffic.controller';
 import { PluginMetadataController } from './plugin-metadata/plugin-metadata.controller';
 import { PluginMetadataPolicy } from './plugin-metadata/plugin-metadata.policy';
 import { PluginsController } from './plugins/plugins.controller';
-import { ProxyRuntimeService } from './proxy-runtime/proxy-runtime.service';
 import { ConnectionsController } from './runtime/connections.controller';
 import { MatchController } from './runtime/match.controller';
 import { StatusController } from './runtime/status.controller';
@@ -67,7 +67,7 @@ export class AppModule {
         SslsPolicy,
         ServicesPolicy,
         PluginMetadataPolicy,
-        ProxyRuntimeService,
+        dataPlaneProvider,
         ObservabilityService,
         HealthService,
       ],

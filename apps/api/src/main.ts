@@ -6,7 +6,7 @@ import { createApp } from './bootstrap/create-app';
 import { createDashboardServer } from './bootstrap/dashboard-server';
 import { ConfigError, loadConfig } from './config';
 import { JsonLogger } from './logging/json-logger';
-import { ProxyRuntimeService } from './proxy-runtime/proxy-runtime.service';
+import { DataPlane } from './data-plane/data-plane';
 
 const DASHBOARD_BUILD = resolve(__dirname, '../../dashboard/out');
 
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     logger.log({ msg: 'stopping: no new connections, draining open ones', signal }, 'Main');
     void (async () => {
       for (const server of servers) server.close();
-      await app.get(ProxyRuntimeService).drain();
+      await app.get(DataPlane).drain();
       await app.close();
       logger.log({ msg: 'stopped' }, 'Main');
       process.exit(0);

@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { describeCertificate, selectCertificate } from '@strait/proxy';
-import { ProxyRuntimeService } from '../proxy-runtime/proxy-runtime.service';
+import { DataPlane } from '../data-plane/data-plane';
 import type { JsonObject } from '../store/resource-kind';
 import { ResourceStore } from '../store/resource-store';
 import {
@@ -23,7 +23,7 @@ const DAY_MS = 86_400_000;
 export class CertificatesController {
   constructor(
     private readonly store: ResourceStore,
-    private readonly runtime: ProxyRuntimeService,
+    private readonly dataPlane: DataPlane,
   ) {}
 
   @Get()
@@ -35,7 +35,7 @@ export class CertificatesController {
   async listCertificates(): Promise<CertificateInventoryDto> {
     const ssls = await this.store.read((session) => session.list('ssls'));
     const list = ssls.map((ssl) => describeSsl(ssl.id, ssl.value));
-    const applied = this.runtime.appliedConfig;
+    const applied = this.dataPlane.appliedConfig();
     const uncoveredSnis = applied.routes.flatMap((route) => {
       if (route.sni === undefined) return [];
       const selection = selectCertificate(applied.certificates, route.sni);

@@ -1,4 +1,4 @@
-import type { JsonObject } from '../store/resource-kind';
+import type { JsonObject } from '../store/resource-kinds';
 
 export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -124,6 +124,12 @@ export interface StraitConfig {
   readonly accessLog: AccessLogConfig;
   /** `strait.drain_timeout`: seconds SIGTERM waits for open connections before cutting them. */
   readonly drainTimeoutSeconds: number;
+  /**
+   * `strait.workers`: data-plane processes, `auto` resolved to the CPU count. 1 (the default) runs
+   * the engine inside the API process; more forks that many worker processes sharing the listeners.
+   * APISIX's `nginx_config.worker_processes` is deliberately not read (see README).
+   */
+  readonly workers: number;
   /** `apisix.ssl.fallback_sni`, lower-cased. */
   readonly fallbackSni?: string;
   readonly dataEncryption: DataEncryptionConfig;
@@ -172,6 +178,9 @@ export const DEFAULTS = Object.freeze({
   databasePath: 'data/strait.db',
   accessLogPath: 'logs/access.log',
   drainTimeoutSeconds: 10,
+  workers: 1,
+  /** Upper bound of `strait.workers`: far beyond any core count, low enough to catch typos. */
+  maxWorkers: 256,
   logLevel: 'info' as LogLevel,
   enableEncryptFields: true,
   prometheusExportAddr: Object.freeze({ host: '127.0.0.1', port: 9091 }),

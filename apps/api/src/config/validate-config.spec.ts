@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigError } from './config-error';
 import { DEFAULT_KEYRING, DEFAULT_STREAM_PLUGINS, type StraitConfig } from './strait-config';
@@ -590,6 +591,25 @@ void describe('strait section', () => {
     assert.equal(config.udpSessionLimit, 5000);
   });
 
+  void it('reads workers: 1 by default, a positive integer, or auto = the CPU count', () => {
+    assert.equal(validate({}).workers, 1);
+    assert.equal(validate({ strait: { workers: 4 } }).workers, 4);
+    assert.equal(validate({ strait: { workers: null } }).workers, 1);
+    assert.equal(validate({ strait: { workers: 'auto' } }).workers, availableParallelism());
+    // APISIX's worker_processes (auto in its shipped file) is not a fallback, only ignored.
+    const apisixFile = validate({ nginx_config: { worker_processes: 'auto' } });
+    assert.equal(apisixFile.workers, 1);
+    assert.deepEqual(apisixFile.ignoredKeys, ['nginx_config']);
+    for (const bad of [0, -2, 1.5, '2', 'all', true, [2]]) {
+      rejects(
+        { strait: { workers: bad } },
+        'strait.workers',
+        /^must be a positive integer or "auto", got /,
+      );
+    }
+    rejects({ strait: { workers: 100000 } }, 'strait.workers', 'must be at most 256, got 100000');
+  });
+
   void it('keeps absolute and in-memory database paths', () => {
     assert.equal(
       validate({ strait: { database: { path: '/var/lib/strait/db' } } }).database.path,
@@ -605,7 +625,7 @@ void describe('strait section', () => {
     rejects(
       { strait: { dashbord: {} } },
       'strait.dashbord',
-      'unknown key (expected one of: access_log, dashboard, database, drain_timeout, log, udp)',
+      'unknown key (expected one of: access_log, dashboard, database, drain_timeout, log, udp, workers)',
     );
     rejects(
       { strait: { database: { file: 'x' } } },
@@ -689,15 +709,23 @@ describe('strait.access_log', () => {
   it('defaults to off and resolves a relative file path against the home directory', () => {
     const off = parseConfigText('apisix: {}\n', { homeDir: '/srv/strait' });
     assert.equal(off.accessLog.output, 'off');
-    const file = parseConfigText('strait:\n  access_log: { output: file, path: logs/a.log, progress_interval: 30 }\n', {
-      homeDir: '/srv/strait',
+    const file = parseConfigText(
+      'strait:\n  access_log: { output: file, path: logs/a.log, progress_interval: 30 }\n',
+      {
+        homeDir: '/srv/strait',
+      },
+    );
+    assert.deepEqual(file.accessLog, {
+      output: 'file',
+      path: '/srv/strait/logs/a.log',
+      progressIntervalSeconds: 30,
     });
-    assert.deepEqual(file.accessLog, { output: 'file', path: '/srv/strait/logs/a.log', progressIntervalSeconds: 30 });
   });
 
   it('names the key of a bad output', () => {
     assert.throws(
-      () => parseConfigText('strait:\n  access_log: { output: syslog }\n', { homeDir: '/srv/strait' }),
+      () =>
+        parseConfigText('strait:\n  access_log: { output: syslog }\n', { homeDir: '/srv/strait' }),
       (error: unknown) => (error as { key?: string }).key === 'strait.access_log.output',
     );
   });

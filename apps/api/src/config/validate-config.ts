@@ -5,6 +5,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { ConfigError } from './config-error';
 import {
   ConfigSection,
@@ -127,7 +128,9 @@ export function validateConfig(raw: unknown, options: ValidateConfigOptions): St
   udp.rejectUnreadKeys();
   const accessLog = readAccessLog(strait.section('access_log'), options.homeDir);
   const drainTimeoutSeconds =
-    strait.optionalInteger('drain_timeout', { min: 0, max: 86_400 }) ?? DEFAULTS.drainTimeoutSeconds;
+    strait.optionalInteger('drain_timeout', { min: 0, max: 86_400 }) ??
+    DEFAULTS.drainTimeoutSeconds;
+  const workers = readWorkers(strait);
   strait.rejectUnreadKeys();
 
   for (const name of root.unreadKeys()) {
@@ -161,6 +164,7 @@ export function validateConfig(raw: unknown, options: ValidateConfigOptions): St
     udpSessionLimit,
     accessLog,
     drainTimeoutSeconds,
+    workers,
     fallbackSni,
     dataEncryption,
     streamPlugins,
@@ -386,6 +390,30 @@ function readAccessLog(section: ConfigSection, homeDir: string): AccessLogConfig
     path: isAbsolute(path) ? path : resolve(homeDir, path),
     progressIntervalSeconds: progressInterval,
   };
+}
+
+/**
+ * `strait.workers`: a positive integer or `auto` (one per CPU the process may use). APISIX's
+ * `nginx_config.worker_processes` is not a fallback: APISIX ships it as `auto`, so every migrated
+ * file would silently turn into one process per core.
+ */
+function readWorkers(strait: ConfigSection): number {
+  const raw = strait.raw('workers');
+  if (raw === undefined) return DEFAULTS.workers;
+  if (raw === 'auto') return Math.min(DEFAULTS.maxWorkers, availableParallelism());
+  if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 1) {
+    throw new ConfigError(
+      strait.keyOf('workers'),
+      `must be a positive integer or "auto", got ${describeValue(raw)}`,
+    );
+  }
+  if (raw > DEFAULTS.maxWorkers) {
+    throw new ConfigError(
+      strait.keyOf('workers'),
+      `must be at most ${DEFAULTS.maxWorkers}, got ${raw}`,
+    );
+  }
+  return raw;
 }
 
 function readStreamPlugins(root: ConfigSection): string[] {

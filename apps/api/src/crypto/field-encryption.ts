@@ -8,7 +8,8 @@ import { createCipheriv, createDecipheriv } from 'node:crypto';
 export class FieldEncryption {
   private readonly keys: Buffer[];
 
-  constructor(keyring: readonly string[]) {
+  /** The keyring as given (empty: encryption off); handed to data-plane workers over IPC. */
+  constructor(readonly keyring: readonly string[]) {
     this.keys = keyring.map((entry) => Buffer.from(entry, 'utf8'));
     for (const key of this.keys) {
       if (key.length !== 16) throw new Error('data_encryption keyring entries must be 16 bytes');

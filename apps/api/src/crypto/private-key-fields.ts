@@ -1,5 +1,5 @@
 import { isJsonObject } from '../common/deep-merge';
-import type { JsonObject } from '../store/resource-kind';
+import type { JsonObject } from '../store/resource-kinds';
 import type { FieldEncryption } from './field-encryption';
 
 /**
@@ -8,6 +8,11 @@ import type { FieldEncryption } from './field-encryption';
  */
 export class PrivateKeyFields {
   constructor(private readonly encryption: FieldEncryption) {}
+
+  /** The effective keyring (configured or generated): data-plane workers decrypt with it too. */
+  get keyring(): readonly string[] {
+    return this.encryption.keyring;
+  }
 
   /** One stored key in plain PEM, or undefined when no key of the keyring opens it. */
   decrypt(value: string): string | undefined {
@@ -57,6 +62,9 @@ export class PrivateKeyFields {
 
   private mapClientKey(upstream: JsonObject, transform: (key: string) => string): JsonObject {
     if (!isJsonObject(upstream.tls) || typeof upstream.tls.client_key !== 'string') return upstream;
-    return { ...upstream, tls: { ...upstream.tls, client_key: transform(upstream.tls.client_key) } };
+    return {
+      ...upstream,
+      tls: { ...upstream.tls, client_key: transform(upstream.tls.client_key) },
+    };
   }
 }

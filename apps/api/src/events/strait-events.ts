@@ -1,4 +1,4 @@
-import type { ResourceKind, StoredObject } from '../store/resource-kind';
+import type { ResourceKind, StoredObject } from '../store/resource-kinds';
 
 /** Singular event prefixes, as the house event map names them (`stream_route.updated`). */
 export const EVENT_SUBJECTS = {

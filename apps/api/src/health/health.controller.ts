@@ -29,7 +29,7 @@ export class HealthController {
     summary: 'Health of every upstream with running checks, stored and inline',
   })
   @ApiResponse({ status: 200, type: HealthListDto })
-  listHealth(): HealthListDto {
+  listHealth(): Promise<HealthListDto> {
     return this.health.list();
   }
 }

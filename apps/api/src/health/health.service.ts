@@ -3,34 +3,35 @@ import { formatHostPort, type HealthChangedEvent, type UpstreamHealth } from '@s
 import { AdminError } from '../common/admin-error';
 import { isJsonObject } from '../common/deep-merge';
 import { mapNodes } from '../proxy-runtime/proxy-config.mapper';
-import { ProxyRuntimeService } from '../proxy-runtime/proxy-runtime.service';
+import { DataPlane } from '../data-plane/data-plane';
 import { ResourceStore } from '../store/resource-store';
 import type { CheckedUpstreamDto, HealthListDto, UpstreamHealthDto } from './health.dto';
 
 const STORED_UPSTREAM_KEY = /^\/apisix\/upstreams\/([^/#]+)$/;
 
 /**
- * Health-check state for the API, read from the engine's checkers, and the `Health` log: every
- * node moving out of or back into its pool is logged once, with the reason.
+ * Health-check state for the API, read from the engine's checkers (merged across data-plane
+ * workers, see data-plane/merge.ts), and the `Health` log: every node moving out of or back into
+ * its pool is logged once (once per worker with workers), with the reason.
  */
 @Injectable()
 export class HealthService implements OnApplicationBootstrap {
   private readonly logger = new Logger('Health');
 
   constructor(
-    private readonly runtime: ProxyRuntimeService,
+    private readonly dataPlane: DataPlane,
     private readonly store: ResourceStore,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.runtime.engine.on('health:changed', (event) => this.log(event));
+    this.dataPlane.on('healthChanged', (event, worker) => this.log(event, worker));
   }
 
   /** 404 `upstream <id> not found` when no such upstream is stored. */
   async upstreamHealth(id: string): Promise<UpstreamHealthDto> {
     const stored = await this.store.read((session) => session.get('upstreams', id));
     if (!stored) throw new AdminError(404, { error_msg: `upstream ${id} not found` });
-    const running = this.runtime.engine.health(`/apisix/upstreams/${stored.id}`);
+    const running = await this.dataPlane.upstreamHealth(`/apisix/upstreams/${stored.id}`);
     if (running) {
       return {
         upstream_id: stored.id,
@@ -63,18 +64,20 @@ export class HealthService implements OnApplicationBootstrap {
   }
 
   /** Every running checker, stored and inline upstreams alike. */
-  list(): HealthListDto {
-    const list = this.runtime.engine.health().map(toChecked);
+  async list(): Promise<HealthListDto> {
+    const list = (await this.dataPlane.health()).map(toChecked);
     return { list, total: list.length };
   }
 
-  private log(event: HealthChangedEvent): void {
+  /** `worker`: the data-plane worker whose checker saw it (each worker runs its own checks). */
+  private log(event: HealthChangedEvent, worker: number | undefined): void {
     const entry = {
       msg: event.healthy ? 'upstream node healthy' : 'upstream node unhealthy',
       upstream: event.upstreamKey,
       node: event.node,
       source: event.source,
       reason: event.reason,
+      ...(worker === undefined ? {} : { worker }),
     };
     if (event.healthy) this.logger.log(entry);
     else this.logger.warn(entry);

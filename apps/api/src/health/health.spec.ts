@@ -109,7 +109,7 @@ describe('health API', () => {
     assert.equal(state.lastResult, 'failure');
     assert.match(state.lastError, /ECONNREFUSED/);
 
-    const metrics = test.app.get(ObservabilityService).metricsText();
+    const metrics = await test.app.get(ObservabilityService).metricsText();
     assert.match(
       metrics,
       new RegExp(

@@ -23,6 +23,7 @@ export class AccessLog {
   constructor(
     private readonly config: AccessLogConfig,
     private readonly nodeId: string,
+    private readonly options: { maxStdoutWriteBytes?: number } = {},
   ) {
     if (config.output === 'file') {
       mkdirSync(dirname(config.path), { recursive: true });
@@ -101,10 +102,33 @@ export class AccessLog {
   private flush(): void {
     this.flushTimer = undefined;
     if (this.pending.length === 0) return;
-    const chunk = this.pending.join('');
+    const lines = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
-    if (this.stream) this.stream.write(chunk);
-    else process.stdout.write(chunk);
+    if (this.stream) this.stream.write(lines.join(''));
+    else if (this.options.maxStdoutWriteBytes === undefined) process.stdout.write(lines.join(''));
+    else
+      for (const chunk of wholeLineChunks(lines, this.options.maxStdoutWriteBytes)) {
+        process.stdout.write(chunk);
+      }
   }
+}
+
+/** Joins lines into chunks of at most `limit` bytes without splitting one (a longer line stays whole). */
+export function wholeLineChunks(lines: readonly string[], limit: number): string[] {
+  const chunks: string[] = [];
+  let current = '';
+  let currentBytes = 0;
+  for (const line of lines) {
+    const bytes = Buffer.byteLength(line);
+    if (currentBytes > 0 && currentBytes + bytes > limit) {
+      chunks.push(current);
+      current = '';
+      currentBytes = 0;
+    }
+    current += line;
+    currentBytes += bytes;
+  }
+  if (currentBytes > 0) chunks.push(current);
+  return chunks;
 }

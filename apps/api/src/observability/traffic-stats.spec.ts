@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConnectionSummary, LiveConnection } from '@strait/proxy';
-import { AccessLog } from './access-log';
+import { AccessLog, wholeLineChunks } from './access-log';
 import { renderPrometheusText } from './prometheus-text';
 import { TrafficStats } from './traffic-stats';
 
@@ -133,5 +133,18 @@ describe('AccessLog', () => {
     log.closed(summary(1, 1, 1));
     assert.equal(log.enabled, false);
     await log.close();
+  });
+});
+
+describe('wholeLineChunks', () => {
+  it('packs whole lines into writes of at most the limit (PIPE_BUF for worker stdout)', () => {
+    const line = (n: number) => `${'x'.repeat(n - 1)}\n`;
+    assert.deepEqual(
+      wholeLineChunks([line(3), line(3), line(3), line(10), line(2)], 6).map(
+        (chunk) => chunk.length,
+      ),
+      [6, 3, 10, 2],
+    );
+    assert.deepEqual(wholeLineChunks([], 4096), []);
   });
 });

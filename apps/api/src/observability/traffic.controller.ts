@@ -7,7 +7,7 @@ import {
   ApiSecurity,
   ApiTags,
 } from '@nestjs/swagger';
-import { ObservabilityService } from './observability.service';
+import { DataPlane } from '../data-plane/data-plane';
 
 class TrafficSampleDto {
   @ApiProperty({ description: 'Epoch seconds' }) time!: number;
@@ -35,7 +35,7 @@ class TrafficDto {
 @ApiSecurity('X-API-KEY')
 @Controller('strait/v1')
 export class TrafficController {
-  constructor(private readonly observability: ObservabilityService) {}
+  constructor(private readonly dataPlane: DataPlane) {}
 
   @Get('traffic')
   @ApiOperation({ operationId: 'getTraffic', summary: 'Per-route totals and per-second samples' })
@@ -46,18 +46,18 @@ export class TrafficController {
     description: 'History to return, 1..300 (default 60)',
   })
   @ApiResponse({ status: 200, type: TrafficDto })
-  getTraffic(
+  async getTraffic(
     @Query('seconds', new DefaultValuePipe(60), ParseIntPipe) seconds: number,
-  ): TrafficDto {
+  ): Promise<TrafficDto> {
     const window = Math.min(300, Math.max(1, seconds));
-    const series = this.observability.traffic.series(window, Math.floor(Date.now() / 1000));
-    const routes = [...this.observability.traffic.routeCounters()].map(([routeId, counters]) => ({
-      routeId,
+    const report = await this.dataPlane.traffic(window);
+    const routes = report.routes.map((counters) => ({
+      routeId: counters.routeId,
       connectionsTotal: counters.connectionsTotal,
       activeConnections: counters.active,
       bytesFromClient: counters.bytesFromClient,
       bytesToClient: counters.bytesToClient,
-      series: series.get(routeId) ?? [],
+      series: Object.hasOwn(report.series, counters.routeId) ? report.series[counters.routeId] : [],
     }));
     return { routes };
   }

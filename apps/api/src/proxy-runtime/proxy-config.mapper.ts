@@ -9,7 +9,7 @@ import {
 } from '@strait/proxy';
 import { isJsonObject } from '../common/deep-merge';
 import type { PrivateKeyFields } from '../crypto/private-key-fields';
-import type { JsonObject, ResourceKind, StoredObject } from '../store/resource-kind';
+import type { JsonObject, ResourceKind, StoredObject } from '../store/resource-kinds';
 
 /** The part of StoreView the mapper reads. */
 export interface StoreReader {

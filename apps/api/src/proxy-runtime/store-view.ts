@@ -1,5 +1,5 @@
 import type { StoreChangeEvent } from '../events/strait-events';
-import { RESOURCE_KINDS, type ResourceKind, type StoredObject } from '../store/resource-kind';
+import { RESOURCE_KINDS, type ResourceKind, type StoredObject } from '../store/resource-kinds';
 
 /**
  * The proxy adapter's in-memory copy of the store, kept in APISIX's array order (spec 3.2): a full
@@ -16,6 +16,14 @@ export class StoreView {
       Buffer.compare(Buffer.from(a.id), Buffer.from(b.id)),
     );
     this.objects.set(kind, new Map(sorted.map((object) => [object.id, object])));
+  }
+
+  /**
+   * Takes a table in the order given: another view's `list()`, so a data-plane worker started
+   * later has the same route order as the view it copies (load() would sort it by key).
+   */
+  replace(kind: ResourceKind, objects: readonly StoredObject[]): void {
+    this.objects.set(kind, new Map(objects.map((object) => [object.id, object])));
   }
 
   applyChange(change: StoreChangeEvent): void {

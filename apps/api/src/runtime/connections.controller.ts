@@ -9,7 +9,7 @@ import {
 } from '@nestjs/swagger';
 import { AdminErrorDto } from '../admin/admin-envelope.dto';
 import { AdminError } from '../common/admin-error';
-import { ProxyRuntimeService } from '../proxy-runtime/proxy-runtime.service';
+import { DataPlane } from '../data-plane/data-plane';
 import { ClosedCountDto, ConnectionListDto } from './runtime.dto';
 
 /** The live connection table: list, close one, close all to a node (drain). */
@@ -17,7 +17,7 @@ import { ClosedCountDto, ConnectionListDto } from './runtime.dto';
 @ApiSecurity('X-API-KEY')
 @Controller('strait/v1/connections')
 export class ConnectionsController {
-  constructor(private readonly runtime: ProxyRuntimeService) {}
+  constructor(private readonly dataPlane: DataPlane) {}
 
   @Get()
   @ApiOperation({
@@ -27,18 +27,15 @@ export class ConnectionsController {
   @ApiQuery({ name: 'route_id', required: false, type: String })
   @ApiQuery({ name: 'node', required: false, type: String, description: 'host:port' })
   @ApiResponse({ status: 200, type: ConnectionListDto })
-  listConnections(
+  async listConnections(
     @Query('route_id') routeId?: string,
     @Query('node') node?: string,
-  ): ConnectionListDto {
-    const list = this.runtime.engine
-      .connections()
-      .filter(
-        (connection) =>
-          (routeId === undefined || connection.routeId === routeId) &&
-          (node === undefined || connection.node === node),
-      )
-      .map(({ bufferedToClient: _toClient, bufferedToUpstream: _toUpstream, ...row }) => row);
+  ): Promise<ConnectionListDto> {
+    const list = (await this.dataPlane.connections()).filter(
+      (connection) =>
+        (routeId === undefined || connection.routeId === routeId) &&
+        (node === undefined || connection.node === node),
+    );
     return { list, total: list.length };
   }
 
@@ -47,8 +44,8 @@ export class ConnectionsController {
   @ApiParam({ name: 'id', type: Number })
   @ApiResponse({ status: 200, type: ClosedCountDto })
   @ApiResponse({ status: 404, type: AdminErrorDto })
-  deleteConnection(@Param('id', ParseIntPipe) id: number): ClosedCountDto {
-    if (!this.runtime.engine.closeConnection(id)) {
+  async deleteConnection(@Param('id', ParseIntPipe) id: number): Promise<ClosedCountDto> {
+    if (!(await this.dataPlane.closeConnection(id))) {
       throw new AdminError(404, { error_msg: `connection ${id} is not open` });
     }
     return { closed: 1 };
@@ -68,8 +65,8 @@ export class ConnectionsController {
   })
   @ApiResponse({ status: 200, type: ClosedCountDto })
   @ApiResponse({ status: 400, type: AdminErrorDto })
-  deleteConnectionsToNode(@Query('node') node?: string): ClosedCountDto {
+  async deleteConnectionsToNode(@Query('node') node?: string): Promise<ClosedCountDto> {
     if (!node) throw AdminError.badRequest('node is required (host:port)');
-    return { closed: this.runtime.engine.closeConnectionsToNode(node) };
+    return { closed: await this.dataPlane.closeConnectionsToNode(node) };
   }
 }

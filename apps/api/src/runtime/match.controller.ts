@@ -4,7 +4,7 @@ import { AdminErrorDto } from '../admin/admin-envelope.dto';
 import { STRAIT_CONFIG } from '../common/strait-config.token';
 import type { StraitConfig } from '../config/strait-config';
 import { normaliseSni } from '../proxy-runtime/proxy-config.mapper';
-import { ProxyRuntimeService } from '../proxy-runtime/proxy-runtime.service';
+import { DataPlane } from '../data-plane/data-plane';
 import { MatchRequestDto, MatchResultDto } from './match.dto';
 
 /**
@@ -16,7 +16,7 @@ import { MatchRequestDto, MatchResultDto } from './match.dto';
 @Controller('strait/v1')
 export class MatchController {
   constructor(
-    private readonly runtime: ProxyRuntimeService,
+    private readonly dataPlane: DataPlane,
     @Inject(STRAIT_CONFIG) private readonly config: StraitConfig,
   ) {}
 
@@ -28,11 +28,11 @@ export class MatchController {
   })
   @ApiResponse({ status: 200, type: MatchResultDto })
   @ApiResponse({ status: 400, type: AdminErrorDto })
-  postMatch(@Body() request: MatchRequestDto): MatchResultDto {
+  postMatch(@Body() request: MatchRequestDto): Promise<MatchResultDto> {
     const protocol = request.protocol ?? 'tcp';
     // A UDP session never has an SNI; a TCP connection without one may use fallback_sni (spec 3.4).
     const sni = protocol === 'udp' ? undefined : (request.sni ?? this.config.fallbackSni);
-    const explanation = this.runtime.engine.explainMatch({
+    return this.dataPlane.explainMatch({
       protocol,
       remoteAddr: request.remote_addr,
       remotePort: request.remote_port ?? 0,
@@ -40,9 +40,5 @@ export class MatchController {
       serverPort: request.server_port,
       sni: sni === undefined ? undefined : normaliseSni(sni),
     });
-    return {
-      matched: explanation.matched?.id ?? null,
-      others: explanation.others.map(({ route, failed }) => ({ id: route.id, failed })),
-    };
   }
 }

@@ -32,6 +32,40 @@ export class ObjectCountsDto {
   @ApiProperty() services!: number;
 }
 
+export class WorkerStatusDto {
+  @ApiProperty({ description: 'Worker index (the `worker` of its connections)', example: 0 })
+  index!: number;
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    description: 'Process id; null while restarting',
+  })
+  pid!: number | null;
+  @ApiProperty({ enum: ['starting', 'running', 'restarting', 'stopping', 'stopped'] })
+  state!: string;
+  @ApiProperty({ description: 'Restarts after the process exited unexpectedly' })
+  restarts!: number;
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    description: 'Epoch milliseconds the process became ready; null while not running',
+  })
+  readySince!: number | null;
+}
+
+export class DataPlaneStatusDto {
+  @ApiProperty({
+    enum: ['in-process', 'workers'],
+    description: 'in-process: the engine runs in the API process (strait.workers: 1)',
+  })
+  mode!: string;
+  @ApiProperty({
+    type: () => [WorkerStatusDto],
+    description: 'Processes running the data plane; in-process: the API process itself',
+  })
+  workers!: WorkerStatusDto[];
+}
+
 export class StatusDto {
   @ApiProperty({ example: '0.1.0' })
   version!: string;
@@ -50,6 +84,8 @@ export class StatusDto {
 
   @ApiProperty({ description: 'Connections and UDP sessions open now' })
   activeConnections!: number;
+  @ApiProperty({ type: () => DataPlaneStatusDto })
+  dataPlane!: DataPlaneStatusDto;
 }
 
 export class LiveConnectionDto {
@@ -68,6 +104,12 @@ export class LiveConnectionDto {
   @ApiProperty() bytesToClient!: number;
   @ApiProperty({ description: 'Epoch milliseconds' }) startedAt!: number;
   @ApiProperty() ageMs!: number;
+  @ApiProperty({
+    description:
+      'Index of the data-plane worker serving it (strait.workers); 0 when the engine runs in the API process',
+    example: 0,
+  })
+  worker!: number;
 }
 
 export class ConnectionListDto {

@@ -2,7 +2,7 @@ import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { STRAIT_CONFIG } from '../common/strait-config.token';
 import type { StraitConfig } from '../config/strait-config';
-import { ProxyRuntimeService } from '../proxy-runtime/proxy-runtime.service';
+import { DataPlane } from '../data-plane/data-plane';
 import { ResourceStore } from '../store/resource-store';
 import { StatusDto } from './runtime.dto';
 
@@ -15,7 +15,7 @@ const STARTED_AT = Date.now();
 export class StatusController {
   constructor(
     @Inject(STRAIT_CONFIG) private readonly config: StraitConfig,
-    private readonly runtime: ProxyRuntimeService,
+    private readonly dataPlane: DataPlane,
     private readonly store: ResourceStore,
   ) {}
 
@@ -36,9 +36,10 @@ export class StatusController {
       version: '0.1.0',
       uptimeSeconds: Math.round((Date.now() - STARTED_AT) / 1000),
       streamEnabled: this.config.streamEnabled,
-      listeners: this.runtime.listenerStatus(),
+      listeners: await this.dataPlane.listenerStatus(),
       counts,
-      activeConnections: this.runtime.engine.connectionCount,
+      activeConnections: await this.dataPlane.connectionCount(),
+      dataPlane: { mode: this.dataPlane.mode, workers: this.dataPlane.workers() },
     };
   }
 }

@@ -72,6 +72,17 @@ export type ConnectionListDto = {
     total: number;
 };
 
+export type DataPlaneStatusDto = {
+    /**
+     * in-process: the engine runs in the API process (strait.workers: 1)
+     */
+    mode: 'in-process' | 'workers';
+    /**
+     * Processes running the data plane; in-process: the API process itself
+     */
+    workers: Array<WorkerStatusDto>;
+};
+
 export type DeletedDto = {
     deleted: string;
     key: string;
@@ -276,6 +287,10 @@ export type LiveConnectionDto = {
      * Epoch milliseconds
      */
     startedAt: number;
+    /**
+     * Index of the data-plane worker serving it (strait.workers); 0 when the engine runs in the API process
+     */
+    worker: number;
 };
 
 export type MatchCandidateDto = {
@@ -605,6 +620,7 @@ export type StatusDto = {
      */
     activeConnections: number;
     counts: ObjectCountsDto;
+    dataPlane: DataPlaneStatusDto;
     listeners: Array<ListenerStatusDto>;
     /**
      * Stream routes can be managed (proxy_mode)
@@ -953,6 +969,26 @@ export type UpstreamTlsDto = {
 export type UpstreamWriteResult = {
     key: string;
     value: UpstreamDto;
+};
+
+export type WorkerStatusDto = {
+    /**
+     * Worker index (the `worker` of its connections)
+     */
+    index: number;
+    /**
+     * Process id; null while restarting
+     */
+    pid: number | null;
+    /**
+     * Epoch milliseconds the process became ready; null while not running
+     */
+    readySince: number | null;
+    /**
+     * Restarts after the process exited unexpectedly
+     */
+    restarts: number;
+    state: 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped';
 };
 
 export type PluginMetadataDtoWritable = {
