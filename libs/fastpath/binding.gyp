@@ -2,11 +2,11 @@
   "targets": [
     {
       "target_name": "strait_fastpath",
-      "sources": ["src/binding.c", "src/core.c"],
+      "sources": ["src/binding.c", "src/core.c", "src/udp_relay.c"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags_c": ["-std=c11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
       "conditions": [
-        ["OS!='linux'", { "type": "none", "sources!": ["src/binding.c", "src/core.c"] }]
+        ["OS!='linux'", { "type": "none", "sources!": ["src/binding.c", "src/core.c", "src/udp_relay.c"] }]
       ]
     }
   ]

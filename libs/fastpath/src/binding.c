@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "fastpath.h"
+#include "udp_relay.h"
 
 /* Bytes in flight per relay direction (a pipe's capacity, or a buffer). */
 #define DEFAULT_BUFFER_SIZE (256u * 1024u)
@@ -517,7 +518,10 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_value fn, version;
   CHECK(napi_create_function(env, "createLoop", NAPI_AUTO_LENGTH, create_loop, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "createLoop", fn));
-  CHECK(napi_create_uint32(env, 1, &version));
+  CHECK(napi_create_function(env, "createUdpRelay", NAPI_AUTO_LENGTH, strait_create_udp_relay,
+                             NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "createUdpRelay", fn));
+  CHECK(napi_create_uint32(env, 2, &version)); /* 2: createUdpRelay */
   CHECK(napi_set_named_property(env, exports, "abiVersion", version));
   return exports;
 }

@@ -147,8 +147,65 @@ export interface CreateLoopOptions {
   bufferSize?: number;
 }
 
+/** Event types passed to the `onEvent` callback of createUdpRelay(). */
+export const UdpRelayEvent = {
+  /** (type, sessionId, listenerId, clientAddr, clientPort): a datagram from a new client. */
+  NewSession: 1,
+  /** (type, sessionId): the node answered for the first time. */
+  FirstReply: 2,
+  /**
+   * (type, sessionId, code, retryable): the node failed (ECONNREFUSED from an ICMP unreachable…);
+   * its socket is closed. `retryable`: nothing was received yet and every datagram was kept, so
+   * connect() to another node replays them.
+   */
+  UpstreamError: 3,
+  /** (type, sessionId): nothing moved either way for the idle timeout. */
+  Idle: 4,
+} as const;
+
+export type UdpRelayEventHandler = (
+  type: number,
+  sessionId: number,
+  a: number | string | undefined,
+  b: string | boolean | undefined,
+  c: number | undefined,
+) => void;
+
+/**
+ * UDP listeners and sessions in C (udp_relay.c): a datagram of a known client goes to its node,
+ * and a reply back to the client, without entering JavaScript. A session is created by the relay
+ * for a new client (NewSession) and ends only when close() is called.
+ */
+export interface UdpRelay {
+  /**
+   * Binds a UDP socket (IPV6_V6ONLY as asked for an IPv6 address); throws an Error with `code`
+   * (EADDRINUSE…). Returns [listenerId, port, the bound address as the OS spells it].
+   */
+  listen(
+    host: string,
+    port: number,
+    reusePort: boolean,
+    ipv6Only: boolean,
+  ): [number, number, string];
+  /**
+   * Connects the session to a node (an IP literal) and sends what it kept so far; the idle
+   * timeout runs from now. Returns the error code when that node cannot be used at all.
+   */
+  connect(sessionId: number, host: string, port: number, idleTimeoutMs: number): string | undefined;
+  /** Ends the session: [bytesFromClient, bytesToClient, bytesKeptUnsent], undefined if unknown. */
+  close(sessionId: number): [number, number, number] | undefined;
+  counters(sessionId: number): [number, number, number] | undefined;
+  /** New clients' datagrams are dropped from now on (draining). */
+  stopAccepting(listenerId: number): void;
+  /** Closes the socket and forgets its sessions without events (close them first). */
+  closeListener(listenerId: number): void;
+  /** Closes everything; the relay cannot be used afterwards. */
+  shutdown(): void;
+}
+
 export interface FastpathBinding {
   createLoop(onEvent: FastpathEventHandler, options?: CreateLoopOptions): FastpathLoop;
+  createUdpRelay(onEvent: UdpRelayEventHandler): UdpRelay;
   readonly abiVersion: number;
 }
 
@@ -195,7 +252,7 @@ function tryLoad(): { binding: FastpathBinding | undefined; reason?: string } {
     const module = { exports: {} as Partial<FastpathBinding> };
     process.dlopen(module, ADDON_PATH);
     const binding = module.exports;
-    if (typeof binding.createLoop !== 'function' || binding.abiVersion !== 1) {
+    if (typeof binding.createLoop !== 'function' || binding.abiVersion !== 2) {
       return { binding: undefined, reason: 'the addon does not match this loader (rebuild it)' };
     }
     return { binding: binding as FastpathBinding };

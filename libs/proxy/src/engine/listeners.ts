@@ -18,6 +18,11 @@ export interface ListenerHooks {
    * which is reported as ERR_BIND like any other.
    */
   openNativeTcp?(spec: ListenerSpec): OpenListener;
+  /**
+   * Binds a UDP listener on the native relay (native-udp-front.ts), synchronously; undefined when
+   * that path is off or cannot take this spec (a host name). Throws the bind error.
+   */
+  openNativeUdp?(spec: ListenerSpec): OpenListener | undefined;
 }
 
 export interface OpenListener {
@@ -63,15 +68,21 @@ export function openListener(spec: ListenerSpec, hooks: ListenerHooks): Promise<
       ),
     );
   }
-  if (spec.protocol === 'udp') return openUdpListener(spec, hooks);
-  if (hooks.openNativeTcp && !spec.tls && !spec.proxyProtocol) {
+  const native =
+    spec.protocol === 'udp'
+      ? hooks.openNativeUdp
+      : spec.tls || spec.proxyProtocol
+        ? undefined
+        : hooks.openNativeTcp;
+  if (native) {
     try {
-      return Promise.resolve(hooks.openNativeTcp(spec));
+      const opened = native(spec);
+      if (opened) return Promise.resolve(opened);
     } catch (error) {
       return Promise.reject(bindError(spec, error));
     }
   }
-  return openTcpListener(spec, hooks);
+  return spec.protocol === 'udp' ? openUdpListener(spec, hooks) : openTcpListener(spec, hooks);
 }
 
 function bindError(spec: ListenerSpec, cause: unknown): ProxyError {

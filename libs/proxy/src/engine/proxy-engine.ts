@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { fastpathStatus, loadFastpath } from '@strait/fastpath';
+import { fastpathStatus, loadFastpath, type FastpathBinding } from '@strait/fastpath';
 import type {
   BoundListener,
   ListenerSpec,
@@ -23,6 +23,7 @@ import { ProxyError } from './errors';
 import { HandshakeFront } from './handshake-front';
 import { openListeners, type ListenerHooks, type OpenListener } from './listeners';
 import { NativeTcpFront } from './native-tcp-front';
+import { NativeUdpFront } from './native-udp-front';
 import type { PrereadPipelineFactory } from './preread';
 import { buildRuntimeState, type EngineDefaults } from './route-plans';
 import { handleTcpConnection } from './tcp-session';
@@ -68,7 +69,8 @@ export interface CreateProxyEngineOptions extends ProxyEngineOptions {
    * not a node:cluster worker without `reusePort` (a worker's listeners are the primary's shared
    * sockets, which only net.Server receives). `false` forces the JavaScript path; `true` requires
    * the addon (ERR_FASTPATH_UNAVAILABLE otherwise), and with a `connectUpstream` every connection
-   * is handed to the JavaScript path after accept.
+   * is handed to the JavaScript path after accept. UDP listeners with an IP address use the
+   * addon's relay whenever it is on (a worker binds its UDP listeners itself).
    */
   fastpath?: boolean;
   /**
@@ -109,6 +111,8 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
   private readonly certificateContexts: CertificateContexts;
   /** Plain TCP listeners on the native fast path; undefined when it is off. */
   private readonly native: NativeTcpFront | undefined;
+  /** UDP listeners on the native relay; undefined when the fast path is off. */
+  private readonly nativeUdp: NativeUdpFront | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(options: CreateProxyEngineOptions = {}) {
@@ -150,9 +154,14 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
       wantsErrorEvents: () => this.listenerCount('handshake:error') > 0,
       onError: (event) => this.emitSafely('handshake:error', event),
     });
-    this.native = this.createNativeFront(options);
+    const binding = this.fastpathBinding(options);
+    this.native = binding && this.createNativeTcpFront(binding, options);
+    this.nativeUdp = binding && new NativeUdpFront(binding, this.runtime, this.udpSessionLimit);
     this.hooks = {
       openNativeTcp: this.native ? (spec) => this.native!.open(spec) : undefined,
+      openNativeUdp: this.nativeUdp
+        ? (spec) => (this.nativeUdp!.canOpen(spec) ? this.nativeUdp!.open(spec) : undefined)
+        : undefined,
       acceptTcp: (listener, socket) =>
         listener.tls || listener.proxyProtocol
           ? this.front.accept(listener, socket)
@@ -169,19 +178,26 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
     return this.native !== undefined;
   }
 
-  private createNativeFront(options: CreateProxyEngineOptions): NativeTcpFront | undefined {
+  /** The addon, unless the fast path is off (see CreateProxyEngineOptions.fastpath). */
+  private fastpathBinding(options: CreateProxyEngineOptions): FastpathBinding | undefined {
     if (options.fastpath === false) return undefined;
-    if (options.fastpath === undefined) {
-      if (options.connectUpstream !== undefined) return undefined;
-      if (cluster.isWorker && options.reusePort !== true) return undefined;
-    }
     const binding = loadFastpath();
-    if (binding === undefined) {
-      if (options.fastpath !== true) return undefined;
+    if (binding === undefined && options.fastpath === true) {
       throw new ProxyError(
         'ERR_FASTPATH_UNAVAILABLE',
         `the native fast path is not available: ${fastpathStatus().reason}`,
       );
+    }
+    return binding;
+  }
+
+  private createNativeTcpFront(
+    binding: FastpathBinding,
+    options: CreateProxyEngineOptions,
+  ): NativeTcpFront | undefined {
+    if (options.fastpath === undefined) {
+      if (options.connectUpstream !== undefined) return undefined;
+      if (cluster.isWorker && options.reusePort !== true) return undefined;
     }
     return new NativeTcpFront(binding, this.runtime, {
       customConnector: options.connectUpstream !== undefined,
@@ -322,6 +338,7 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
     await listenersClosed;
     await registry.whenEmpty();
     this.native?.shutdown();
+    this.nativeUdp?.shutdown();
     // Every log phase has run: plugins flush what they buffered (syslog) and release sockets.
     await this.pipeline.close?.();
   }

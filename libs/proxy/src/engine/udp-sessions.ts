@@ -41,66 +41,118 @@ const RETAINED_BYTES_LIMIT = 64 * 1024;
 const SEND_QUEUE_LIMIT_BYTES = 1024 * 1024;
 
 const kTable = Symbol('strait.udpTable');
-const kSession = Symbol('strait.udpSession');
+const kLink = Symbol('strait.dgramLink');
 type ListenerSocket = dgram.Socket & { [kTable]?: UdpSessionTable };
-type UpstreamSocket = dgram.Socket & { [kSession]?: UdpSession };
+type UpstreamSocket = dgram.Socket & { [kLink]?: DgramLink };
+
+/**
+ * The socket side of one UDP session: Node dgram sockets (DgramLink, below) or the native relay
+ * (native-udp-front.ts). The link keeps the client's datagrams until the node first answers,
+ * relays both ways, runs the idle timer, and reports back through the session's
+ * upstreamReady(), firstReply(), upstreamFailed() and close().
+ */
+export interface UdpLink {
+  /**
+   * Opens the way to `node` and sends what was kept so far (a replay after a failed node); the
+   * idle timeout (proxy_timeout) runs from the first connect. Returns an error code when that
+   * node cannot be used at all.
+   */
+  connect(node: UpstreamNodeSpec, idleTimeoutMs: number): string | undefined;
+  /** Releases the sockets; the session's byte counts are final afterwards. */
+  close(): void;
+  /** Brings the session's byte counts up to date (the native relay counts in C). */
+  refreshCounters(): void;
+  /** Client bytes kept but not sent yet. */
+  queuedBytes(): number;
+}
 
 /**
  * The sessions of one UDP listener (spec 3.8, nginx semantics): a session is one client
  * `addr:port`; its first datagram picks the route and the node; later datagrams reuse them; every
  * reply goes back to the client from the listener socket; the session ends after proxy_timeout of
  * silence in both directions. The table is bounded: when full, the oldest session is evicted
- * (a Map iterates in insertion order, so the first key is the oldest).
+ * (a Map iterates in insertion order, so the first key is the oldest). Subclasses own the socket.
  */
-export class UdpSessionTable {
-  readonly sessions = new Map<string, UdpSession>();
+export abstract class UdpSessionSet<Key> {
+  readonly sessions = new Map<Key, UdpSession>();
   private accepting = true;
   private closeWaiters: (() => void)[] = [];
   private socketClosed = false;
 
   constructor(
-    readonly socket: ListenerSocket,
     readonly listener: BoundListener,
     readonly runtime: EngineRuntime,
     private readonly sessionLimit: number,
-  ) {
-    socket[kTable] = this;
-    socket.on('message', onListenerMessage);
-    socket.once('close', () => {
-      this.socketClosed = true;
-      for (const resolve of this.closeWaiters.splice(0)) resolve();
-    });
-  }
+  ) {}
 
-  receive(datagram: Buffer, remote: dgram.RemoteInfo): void {
-    const key = sessionKey(remote.address, remote.port);
-    const existing = this.sessions.get(key);
-    if (existing) return existing.fromClient(datagram);
-    if (!this.accepting) return; // draining: new clients are dropped, as by a closed port
+  /** Whether a new client may start a session now (evicting the oldest one when full). */
+  protected admit(): boolean {
+    if (!this.accepting) return false; // draining: new clients are dropped, as by a closed port
     if (this.sessions.size >= this.sessionLimit) {
       this.sessions.values().next().value?.close(undefined, 'ERR_SESSION_EVICTED');
     }
-    const session = new UdpSession(this, key, remote.address, remote.port);
-    // Stored before it starts so that datagrams arriving during an asynchronous preread queue up.
-    this.sessions.set(key, session);
-    session.start(datagram);
+    return true;
   }
 
   /** Called by a session as it ends. */
   forget(session: UdpSession): void {
-    if (this.sessions.get(session.key) === session) this.sessions.delete(session.key);
-    if (!this.accepting && this.sessions.size === 0) this.closeSocket();
+    const key = session.key as Key;
+    if (this.sessions.get(key) === session) this.sessions.delete(key);
+    if (!this.accepting && this.sessions.size === 0) this.finishClose();
   }
 
   /** Stops creating sessions; the socket closes once the open sessions have ended. */
   close(): Promise<void> {
-    this.accepting = false;
-    if (this.sessions.size === 0) this.closeSocket();
+    if (this.accepting) {
+      this.accepting = false;
+      this.stopAccepting();
+    }
+    if (this.sessions.size === 0) this.finishClose();
     if (this.socketClosed) return Promise.resolve();
     return new Promise((resolve) => this.closeWaiters.push(resolve));
   }
 
-  private closeSocket(): void {
+  /** The socket is closed (or about to be): wake whoever waits in close(). */
+  protected socketWasClosed(): void {
+    this.socketClosed = true;
+    for (const resolve of this.closeWaiters.splice(0)) resolve();
+  }
+
+  /** Draining started: the socket stops taking new clients (a no-op where admit() suffices). */
+  protected stopAccepting(): void {}
+
+  protected abstract finishClose(): void;
+}
+
+/** A UDP listener on a Node dgram socket, each session with its own connected dgram socket. */
+export class UdpSessionTable extends UdpSessionSet<string> {
+  constructor(
+    readonly socket: ListenerSocket,
+    listener: BoundListener,
+    runtime: EngineRuntime,
+    sessionLimit: number,
+  ) {
+    super(listener, runtime, sessionLimit);
+    socket[kTable] = this;
+    socket.on('message', onListenerMessage);
+    socket.once('close', () => this.socketWasClosed());
+  }
+
+  receive(datagram: Buffer, remote: dgram.RemoteInfo): void {
+    const key = `${remote.port}/${remote.address}`;
+    const existing = this.sessions.get(key);
+    if (existing) return (existing.link as DgramLink).fromClient(datagram);
+    if (!this.admit()) return;
+    const session = new UdpSession(this, key, remote.address, remote.port);
+    const link = new DgramLink(session, this.socket);
+    session.link = link;
+    // Stored before it starts so that datagrams arriving during an asynchronous preread queue up.
+    this.sessions.set(key, session);
+    link.fromClient(datagram);
+    session.start();
+  }
+
+  protected finishClose(): void {
     try {
       this.socket.close();
     } catch {
@@ -109,31 +161,30 @@ export class UdpSessionTable {
   }
 }
 
-function sessionKey(address: string, port: number): string {
-  return `${port}/${address}`;
+/** What a session needs from the listener it belongs to. */
+interface UdpSessionOwner {
+  readonly listener: BoundListener;
+  readonly runtime: EngineRuntime;
+  forget(session: UdpSession): void;
 }
 
-/** Fields are public because the module-level socket handlers below read and write them. */
-class UdpSession implements TrackedConnection, ReportableConnection {
+/**
+ * One client's session, whichever link carries its datagrams: route match, preread steps,
+ * balancer, node retries before the first reply, and the end (registry, log phase, events).
+ */
+export class UdpSession implements TrackedConnection, ReportableConnection {
   readonly id: number;
   readonly startedAt = Date.now();
   readonly startedHr = performance.now();
   readonly context: ConnectionContext;
+  link!: UdpLink;
   phase: ConnectionPhase = 'routing';
   route: StreamRouteSpec | undefined;
   plan: UpstreamPlan | undefined;
   attempts: NodeAttempts | undefined;
   node: UpstreamNodeSpec | undefined;
   nodeLabel: string | undefined;
-  upstream: UpstreamSocket | undefined;
-  upstreamReady = false;
-  /** Client datagrams waiting for the upstream socket. */
-  pending: Buffer[] | undefined = [];
-  /** Client datagrams kept for a replay on another node until the first reply (see above). */
-  retained: Buffer[] | undefined = [];
-  retainedBytes = 0;
   replied = false;
-  timer: NodeJS.Timeout | undefined;
   attemptCount = 0;
   status: ConnectionStatus = 200;
   reason: ProxyErrorCode | undefined;
@@ -145,27 +196,29 @@ class UdpSession implements TrackedConnection, ReportableConnection {
   prereadSession: PrereadSession | undefined;
 
   constructor(
-    readonly table: UdpSessionTable,
-    readonly key: string,
-    readonly clientAddr: string,
-    readonly clientPort: number,
+    readonly owner: UdpSessionOwner,
+    /** The owner's key for this session (client address, or the native relay's session id). */
+    readonly key: string | number,
+    clientAddr: string,
+    clientPort: number,
   ) {
-    const listener = table.listener;
-    this.id = table.runtime.registry.nextId();
+    const listener = owner.listener;
+    this.id = owner.runtime.registry.nextId();
     this.context = {
       protocol: 'udp',
       remoteAddr: clientAddr,
       remotePort: clientPort,
-      // dgram exposes no IP_PKTINFO, so a wildcard UDP listener cannot tell which local address a
-      // datagram was sent to: $server_addr is the listener's own address. Bind UDP listeners to
-      // specific addresses when routes filter on server_addr.
+      // Neither dgram nor the native relay reads IP_PKTINFO, so a wildcard UDP listener cannot
+      // tell which local address a datagram was sent to: $server_addr is the listener's own
+      // address. Bind UDP listeners to specific addresses when routes filter on server_addr.
       serverAddr: listener.host,
       serverPort: listener.port,
     };
   }
 
-  start(first: Buffer): void {
-    const runtime = this.table.runtime;
+  /** Routes the session; its first datagram is already with the link. */
+  start(): void {
+    const runtime = this.owner.runtime;
     const state = runtime.state;
     let route: StreamRouteSpec | undefined;
     let failed = false;
@@ -177,7 +230,6 @@ class UdpSession implements TrackedConnection, ReportableConnection {
     this.route = route;
     runtime.registry.add(this);
     runtime.connectionOpened(this);
-    this.fromClient(first);
     if (failed) return this.close(500, 'ERR_INTERNAL');
     if (!route) return this.close(503, 'ERR_NO_ROUTE');
     const plan = state.planFor(route);
@@ -212,13 +264,11 @@ class UdpSession implements TrackedConnection, ReportableConnection {
     if (problem || !plan) return this.close(503, problem ?? 'ERR_UPSTREAM_MISSING');
     this.plan = plan;
     try {
-      this.attempts = this.table.runtime.balancers.begin(plan.upstream, this.context);
+      this.attempts = this.owner.runtime.balancers.begin(plan.upstream, this.context);
     } catch {
       return this.close(500, 'ERR_INTERNAL');
     }
     this.phase = 'connecting';
-    this.timer = setTimeout(onSessionIdle, plan.idleTimeoutMs, this);
-    this.timer.unref();
     this.connectNext();
   }
 
@@ -227,85 +277,43 @@ class UdpSession implements TrackedConnection, ReportableConnection {
     if (!node) return this.close(502, 'ERR_UPSTREAM_CONNECT');
     this.node = node;
     this.attemptCount++;
-    this.upstreamReady = false;
     // Upstream scheme `udp` is only a label: UDP listeners always proxy over UDP (spec 3.8).
-    const socket: UpstreamSocket = dgram.createSocket(isIPv6(node.host) ? 'udp6' : 'udp4');
-    socket[kSession] = this;
-    this.upstream = socket;
-    socket.on('error', onUpstreamError);
-    socket.on('message', onUpstreamMessage);
-    // Via the event rather than connect()'s callback: a failed connect then arrives as 'error',
-    // on the same path as an ICMP unreachable later.
-    socket.once('connect', onUpstreamConnect);
-    try {
-      // A connected UDP socket receives only from the node and is told about ICMP unreachables.
-      socket.connect(node.port, node.host);
-    } catch {
-      // An invalid port throws synchronously; that node is unusable.
-      this.upstream = undefined;
-      closeQuietly(socket);
+    if (this.link.connect(node, this.plan!.idleTimeoutMs) !== undefined) {
+      // An invalid address or port: that node is unusable.
       this.attempts!.failed(node, 'error');
       this.node = undefined;
-      return this.connectNext();
+      if (!this.closed) this.connectNext();
     }
   }
 
-  onUpstreamConnected(): void {
-    this.upstreamReady = true;
+  /** The link can send to the node now. */
+  upstreamReady(): void {
     this.phase = 'relaying';
     this.nodeLabel = nodeLabelOf(this.node!);
-    const queued = this.pending;
-    this.pending = undefined;
-    if (queued) for (const datagram of queued) sendToNode(this.upstream!, datagram);
   }
 
-  fromClient(datagram: Buffer): void {
-    this.bytesFromClient += datagram.length;
-    this.timer?.refresh();
-    if (this.retained !== undefined) {
-      this.retainedBytes += datagram.length;
-      if (this.retainedBytes <= RETAINED_BYTES_LIMIT) this.retained.push(datagram);
-      else this.retained = undefined; // too much to replay: a failure now ends the session
-    }
-    if (this.upstreamReady) {
-      sendToNode(this.upstream!, datagram);
-    } else if (this.pending !== undefined && this.pending.length < PENDING_DATAGRAM_LIMIT) {
-      // Beyond the limit datagrams are dropped, which UDP senders must expect anyway.
-      this.pending.push(datagram);
-    }
+  /** The node answered for the first time: the balancer's "connected". */
+  firstReply(): void {
+    this.replied = true;
+    this.attempts!.connected(this.node!, performance.now() - this.startedHr);
   }
 
-  fromUpstream(datagram: Buffer): void {
-    this.bytesToClient += datagram.length;
-    this.timer!.refresh();
-    if (!this.replied) {
-      this.replied = true;
-      this.retained = undefined;
-      this.attempts!.connected(this.node!, performance.now() - this.startedHr);
-    }
-    const listenerSocket = this.table.socket;
-    if (listenerSocket.getSendQueueSize() < SEND_QUEUE_LIMIT_BYTES) {
-      listenerSocket.send(datagram, this.clientPort, this.clientAddr);
-    }
-  }
-
-  upstreamFailed(error: NodeJS.ErrnoException): void {
-    if (this.replied || this.retained === undefined) {
-      // Once the node has answered, a later error just ends the session (nginx: no retry after
-      // data was received).
+  /**
+   * The node failed (ICMP unreachable, send error); the link closed its socket. Before the first
+   * reply, with every datagram still kept, the next node gets them all (nginx retries a UDP
+   * upstream that failed before anything was received from it); otherwise the session ends.
+   */
+  upstreamFailed(code: string | undefined, retryable: boolean): void {
+    if (this.closed) return;
+    if (!retryable) {
       return this.close(
         this.replied ? 200 : 502,
         this.replied ? undefined : 'ERR_UPSTREAM_CONNECT',
       );
     }
-    const socket = this.upstream!;
-    this.upstream = undefined;
-    closeQuietly(socket);
-    this.attempts!.failed(this.node!, error.code === 'ECONNREFUSED' ? 'refused' : 'error');
+    this.attempts!.failed(this.node!, code === 'ECONNREFUSED' ? 'refused' : 'error');
     this.node = undefined;
     this.nodeLabel = undefined;
-    // Replay everything the client sent so far on the next node.
-    this.pending = this.retained.slice();
     this.connectNext();
   }
 
@@ -316,13 +324,10 @@ class UdpSession implements TrackedConnection, ReportableConnection {
     if (status !== undefined) this.status = status;
     if (reason !== undefined) this.reason = reason;
     this.phase = 'closing';
-    if (this.timer) clearTimeout(this.timer);
-    if (this.upstream) closeQuietly(this.upstream);
+    this.link.close();
     if (this.node) this.attempts!.finished(this.node);
-    this.pending = undefined;
-    this.retained = undefined;
-    this.table.forget(this);
-    const runtime = this.table.runtime;
+    this.owner.forget(this);
+    const runtime = this.owner.runtime;
     runtime.registry.remove(this.id);
     if (this.prereadSession) finishPreread(this.prereadSteps!, this.prereadSession, this);
     runtime.connectionClosed(this);
@@ -337,7 +342,7 @@ class UdpSession implements TrackedConnection, ReportableConnection {
     return {
       id: this.id,
       protocol: 'udp',
-      listenerId: this.table.listener.id,
+      listenerId: this.owner.listener.id,
       remoteAddr: context.remoteAddr,
       remotePort: context.remotePort,
       serverAddr: context.serverAddr,
@@ -360,17 +365,125 @@ class UdpSession implements TrackedConnection, ReportableConnection {
   }
 
   describe(now: number): LiveConnection {
+    if (!this.closed) this.link.refreshCounters();
     const row = this.info() as LiveConnection;
     row.node = this.nodeLabel;
     row.phase = this.phase;
     row.bytesFromClient = this.bytesFromClient;
     row.bytesToClient = this.bytesToClient;
     row.ageMs = now - this.startedAt;
-    let pendingBytes = 0;
-    if (this.pending) for (const datagram of this.pending) pendingBytes += datagram.length;
-    row.bufferedToUpstream = pendingBytes;
+    row.bufferedToUpstream = this.closed ? 0 : this.link.queuedBytes();
     row.bufferedToClient = 0;
     return row;
+  }
+}
+
+/**
+ * A session over Node dgram sockets: a connected socket per session (it receives only from the
+ * node and is told about ICMP unreachables), replies sent from the listener socket.
+ */
+class DgramLink implements UdpLink {
+  upstream: UpstreamSocket | undefined;
+  upstreamReady = false;
+  /** Client datagrams waiting for the upstream socket. */
+  pending: Buffer[] | undefined = [];
+  /** Client datagrams kept for a replay on another node until the first reply (see above). */
+  retained: Buffer[] | undefined = [];
+  retainedBytes = 0;
+  timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly session: UdpSession,
+    private readonly listenerSocket: dgram.Socket,
+  ) {}
+
+  connect(node: UpstreamNodeSpec, idleTimeoutMs: number): string | undefined {
+    if (!this.timer) {
+      this.timer = setTimeout(onSessionIdle, idleTimeoutMs, this.session);
+      this.timer.unref();
+    }
+    this.upstreamReady = false;
+    const socket: UpstreamSocket = dgram.createSocket(isIPv6(node.host) ? 'udp6' : 'udp4');
+    socket[kLink] = this;
+    this.upstream = socket;
+    socket.on('error', onUpstreamError);
+    socket.on('message', onUpstreamMessage);
+    // Via the event rather than connect()'s callback: a failed connect then arrives as 'error',
+    // on the same path as an ICMP unreachable later.
+    socket.once('connect', onUpstreamConnect);
+    try {
+      socket.connect(node.port, node.host);
+    } catch (error) {
+      // An invalid port throws synchronously.
+      this.upstream = undefined;
+      closeQuietly(socket);
+      return (error as NodeJS.ErrnoException).code ?? 'ERR_INVALID_ARG';
+    }
+    return undefined;
+  }
+
+  onUpstreamConnected(): void {
+    this.upstreamReady = true;
+    this.session.upstreamReady();
+    const queued = this.pending;
+    this.pending = undefined;
+    if (queued) for (const datagram of queued) sendToNode(this.upstream!, datagram);
+  }
+
+  fromClient(datagram: Buffer): void {
+    this.session.bytesFromClient += datagram.length;
+    this.timer?.refresh();
+    if (this.retained !== undefined) {
+      this.retainedBytes += datagram.length;
+      if (this.retainedBytes <= RETAINED_BYTES_LIMIT) this.retained.push(datagram);
+      else this.retained = undefined; // too much to replay: a failure now ends the session
+    }
+    if (this.upstreamReady) {
+      sendToNode(this.upstream!, datagram);
+    } else if (this.pending !== undefined && this.pending.length < PENDING_DATAGRAM_LIMIT) {
+      // Beyond the limit datagrams are dropped, which UDP senders must expect anyway.
+      this.pending.push(datagram);
+    }
+  }
+
+  fromUpstream(datagram: Buffer): void {
+    const session = this.session;
+    session.bytesToClient += datagram.length;
+    this.timer!.refresh();
+    if (!session.replied) {
+      this.retained = undefined;
+      session.firstReply();
+    }
+    if (this.listenerSocket.getSendQueueSize() < SEND_QUEUE_LIMIT_BYTES) {
+      this.listenerSocket.send(datagram, session.context.remotePort, session.context.remoteAddr);
+    }
+  }
+
+  upstreamFailed(error: NodeJS.ErrnoException): void {
+    const socket = this.upstream!;
+    this.upstream = undefined;
+    this.upstreamReady = false;
+    closeQuietly(socket);
+    const retryable = !this.session.replied && this.retained !== undefined;
+    // Everything the client sent so far goes to the next node.
+    if (retryable) this.pending = this.retained!.slice();
+    this.session.upstreamFailed(error.code, retryable);
+  }
+
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.upstream) closeQuietly(this.upstream);
+    this.upstream = undefined;
+    this.pending = undefined;
+    this.retained = undefined;
+  }
+
+  refreshCounters(): void {}
+
+  queuedBytes(): number {
+    let bytes = 0;
+    if (this.pending) for (const datagram of this.pending) bytes += datagram.length;
+    return bytes;
   }
 }
 
@@ -391,18 +504,18 @@ function onListenerMessage(this: ListenerSocket, datagram: Buffer, remote: dgram
 }
 
 function onUpstreamConnect(this: UpstreamSocket): void {
-  const session = this[kSession]!;
-  if (session.upstream === this && !session.closed) session.onUpstreamConnected();
+  const link = this[kLink]!;
+  if (link.upstream === this && !link.session.closed) link.onUpstreamConnected();
 }
 
 function onUpstreamMessage(this: UpstreamSocket, datagram: Buffer): void {
-  const session = this[kSession]!;
-  if (session.upstream === this && !session.closed) session.fromUpstream(datagram);
+  const link = this[kLink]!;
+  if (link.upstream === this && !link.session.closed) link.fromUpstream(datagram);
 }
 
 function onUpstreamError(this: UpstreamSocket, error: NodeJS.ErrnoException): void {
-  const session = this[kSession]!;
-  if (session.upstream === this && !session.closed) session.upstreamFailed(error);
+  const link = this[kLink]!;
+  if (link.upstream === this && !link.session.closed) link.upstreamFailed(error);
 }
 
 function onSessionIdle(session: UdpSession): void {
