@@ -380,17 +380,46 @@ export function renderReport(results) {
     else if (n && s.rate < n.rate)
       behind.push(`TLS handshakes/s: ${ratio(s.rate, n.rate)} of nginx's.`);
   }
-  summaryRows.push([
-    'every figure with one worker per core (against nginx with one worker per core)',
-    'not available yet',
-    rate(fig(byId['nginx-n'], 'connRate')?.rate) + ' conn/s',
-    NA,
-    'same ratios',
-    'not available',
-  ]);
-  behind.push(
-    'Strait has no multi-worker data plane yet: "Strait, one worker per core" is not available, so every per-core comparison is missing (nginx and HAProxy use both cores there).',
-  );
+  // ---- one worker per core: the same ratios against nginx with one worker per core
+  const straitN = byId['strait-n'];
+  const nginxN = byId['nginx-n'];
+  const perCoreRows = [];
+  if (straitN && !straitN.unavailable && nginxN && !nginxN.unavailable) {
+    for (const [name, label, pick, format] of [
+      ['bulk1', 'TCP bulk throughput, 1 stream (Gbit/s)', BULK_GBPS, (v) => num(v, 2)],
+      ['bulk4', 'TCP bulk throughput, 4 streams (Gbit/s)', BULK_GBPS, (v) => num(v, 2)],
+      ['connRate', 'new connections/s', (f) => f?.rate, rate],
+      ['udp', 'UDP request/response (queries/s)', (f) => f?.rate, rate],
+      ['tls', 'TLS handshakes/s', (f) => f?.rate, rate],
+    ]) {
+      const sv = pick(fig(straitN, name));
+      const nv = pick(fig(nginxN, name));
+      const r = ratioValue(sv, nv);
+      const target = name === 'tls' ? 'not set' : '≥ 1.0x';
+      const ok = r === undefined ? undefined : r >= 1.0;
+      perCoreRows.push([label, format(sv), format(nv), ratio(sv, nv), target, verdict(ok)]);
+      if (ok === false && name !== 'tls')
+        behind.push(
+          `With one worker per core, ${label}: Strait ${format(sv)} against nginx's ${format(nv)} (${ratio(sv, nv)}).`,
+        );
+    }
+    const d = fig(direct, 'ka50');
+    const sp = fig(straitN, 'ka50') && d ? fig(straitN, 'ka50').p99Us - d.p99Us : undefined;
+    const np = fig(nginxN, 'ka50') && d ? fig(nginxN, 'ka50').p99Us - d.p99Us : undefined;
+    const pr = sp !== undefined && np > 0 ? sp / np : undefined;
+    perCoreRows.push([
+      'added p99 latency, kept-alive, 50 connections',
+      us(sp),
+      us(np),
+      pr === undefined ? NA : `${pr.toFixed(2)}x`,
+      "≤ 1.2x nginx's",
+      verdict(pr === undefined ? undefined : pr <= 1.2),
+    ]);
+  } else {
+    behind.push(
+      `"Strait, one worker per core" or "nginx, one worker per core" was not measured in this run (${straitN?.unavailable ?? nginxN?.unavailable ?? 'not selected with --targets'}), so the per-core comparison is missing.`,
+    );
+  }
   out.push(
     table(
       [
@@ -405,6 +434,26 @@ export function renderReport(results) {
     ),
   );
   out.push('');
+  if (perCoreRows.length) {
+    out.push(
+      `With one worker per core (Strait \`strait.workers: ${straitN.workers ?? 'cores'}\`, nginx \`worker_processes\` the same; every process on all cores, load generators included, so these figures share the machine with the load):`,
+    );
+    out.push('');
+    out.push(
+      table(
+        [
+          'figure',
+          'Strait (workers)',
+          'nginx stream (workers)',
+          'ratio',
+          'issue 7 target',
+          'verdict',
+        ],
+        perCoreRows,
+      ),
+    );
+    out.push('');
+  }
   const caveats = [...caveatsFor(results, byId), ...extraCaveats];
   if (caveats.length) {
     out.push('### Read with care');
