@@ -181,6 +181,13 @@ export interface ProxyEngineOptions {
    * TLS 1.1 (an SSL object's `protocols`) needs `...:@SECLEVEL=0` here under OpenSSL 3.
    */
   tlsCiphers?: string;
+  /**
+   * Peers (IP or CIDR) whose PROXY protocol header is believed (nginx `set_real_ip_from`,
+   * APISIX `nginx_config.stream.real_ip_from`): for them the header's source address becomes the
+   * connection's remote_addr; any other peer must still send a header, but keeps its own address
+   * for matching, plugins and logs. Unset: every peer is believed.
+   */
+  realIpFrom?: readonly string[];
   /** Default idle timeout in seconds when an upstream sets none (nginx proxy_timeout 10m). */
   defaultIdleTimeout?: number;
   /** Default connect timeout in seconds when an upstream sets none (nginx 60s). */

@@ -121,6 +121,11 @@ export interface StraitConfig {
   readonly logLevel: LogLevel;
   /** `strait.udp.session_limit`; undefined leaves the engine's default. */
   readonly udpSessionLimit?: number;
+  /**
+   * `nginx_config.stream.real_ip_from`: peers (IP or CIDR) whose PROXY protocol header sets the
+   * client address; undefined believes every peer (see README).
+   */
+  readonly realIpFrom?: readonly string[];
   readonly accessLog: AccessLogConfig;
   /** `strait.drain_timeout`: seconds SIGTERM waits for open connections before cutting them. */
   readonly drainTimeoutSeconds: number;

@@ -570,6 +570,35 @@ void describe('ignored keys', () => {
     ]);
   });
 
+  void it('reads nginx_config.stream.real_ip_from (the trusted PROXY protocol peers) and ignores the rest', () => {
+    assert.equal(validate({}).realIpFrom, undefined);
+    const config = validate({
+      nginx_config: {
+        worker_processes: 'auto',
+        stream: { enable_access_log: false, real_ip_from: ['10.0.0.0/8', '::1', 'unix:'] },
+      },
+    });
+    assert.deepEqual(config.realIpFrom, ['10.0.0.0/8', '::1']);
+    assert.deepEqual(config.ignoredKeys, [
+      'nginx_config.worker_processes',
+      'nginx_config.stream.enable_access_log',
+    ]);
+    assert.deepEqual(
+      validate({ nginx_config: { stream: { real_ip_from: '192.0.2.7' } } }).realIpFrom,
+      ['192.0.2.7'],
+    );
+    rejects(
+      { nginx_config: { stream: { real_ip_from: ['10.0.0.0/8', '10.0.0.300'] } } },
+      'nginx_config.stream.real_ip_from[1]',
+      'must be an IP address, a CIDR or "unix:", got "10.0.0.300"',
+    );
+    rejects(
+      { nginx_config: { stream: { real_ip_from: { a: 1 } } } },
+      'nginx_config.stream.real_ip_from',
+      /^must be a list, got /,
+    );
+  });
+
   void it('does not check the types of ignored keys', () => {
     validate({ apisix: { node_listen: 'anything' }, nginx_config: 42, etcd: null });
   });

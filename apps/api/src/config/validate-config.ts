@@ -5,6 +5,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { isIP } from 'node:net';
+import { isValidIpOrCidr } from '@strait/proxy';
 import { availableParallelism } from 'node:os';
 import { ConfigError } from './config-error';
 import {
@@ -54,7 +55,14 @@ const ADMIN_ROLES: readonly AdminRole[] = ['admin', 'viewer'];
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 const PORT_RANGE = { min: 1, max: 65535 };
 /** Sections read here; any other top-level key belongs to APISIX features Strait lacks. */
-const USED_SECTIONS = ['apisix', 'deployment', 'stream_plugins', 'plugin_attr', 'strait'];
+const USED_SECTIONS = [
+  'apisix',
+  'deployment',
+  'stream_plugins',
+  'plugin_attr',
+  'strait',
+  'nginx_config',
+];
 
 export function validateConfig(raw: unknown, options: ValidateConfigOptions): StraitConfig {
   const root = ConfigSection.of('', raw);
@@ -110,6 +118,7 @@ export function validateConfig(raw: unknown, options: ValidateConfigOptions): St
   const admin = readAdmin(deployment.section('admin'), legacyCors, ignoredKeys);
   ignoredKeys.push(...deployment.unreadKeys());
 
+  const realIpFrom = readRealIpFrom(root.raw('nginx_config'), ignoredKeys);
   const streamPlugins = readStreamPlugins(root);
   const pluginAttr = root.section('plugin_attr');
   const prometheus = readPrometheus(pluginAttr.section('prometheus'), streamPlugins, ignoredKeys);
@@ -162,6 +171,7 @@ export function validateConfig(raw: unknown, options: ValidateConfigOptions): St
     database,
     logLevel,
     udpSessionLimit,
+    realIpFrom,
     accessLog,
     drainTimeoutSeconds,
     workers,
@@ -172,6 +182,41 @@ export function validateConfig(raw: unknown, options: ValidateConfigOptions): St
     ignoredKeys: inDocumentOrder(ignoredKeys, raw),
   };
   return deepFreeze(config);
+}
+
+/**
+ * `nginx_config` feeds APISIX's nginx template; of it Strait reads only `stream.real_ip_from`, the
+ * peers trusted to send a PROXY protocol header. Without that key the whole section is ignored
+ * unchecked (an APISIX file starts unchanged); with it, the key is validated and the rest of the
+ * section listed as ignored.
+ */
+function readRealIpFrom(raw: unknown, ignoredKeys: string[]): readonly string[] | undefined {
+  const stream = isPlainObject(raw) ? raw.stream : undefined;
+  const value = isPlainObject(stream) ? stream.real_ip_from : undefined;
+  if (value === undefined || value === null) {
+    if (raw !== undefined && raw !== null) ignoredKeys.push('nginx_config');
+    return undefined;
+  }
+  const nginx = ConfigSection.of('nginx_config', raw);
+  const streamSection = nginx.section('stream');
+  const key = streamSection.keyOf('real_ip_from');
+  // nginx accepts one address or a list; so does APISIX's template.
+  const entries = typeof value === 'string' ? [value] : streamSection.optionalList('real_ip_from');
+  streamSection.raw('real_ip_from');
+  const list: string[] = [];
+  (entries ?? []).forEach((entry, index) => {
+    // `unix:` (nginx's word for unix-socket peers) names nothing a stream listener accepts from.
+    if (entry === 'unix:') return;
+    if (typeof entry !== 'string' || !isValidIpOrCidr(entry)) {
+      throw new ConfigError(
+        `${key}[${index}]`,
+        `must be an IP address, a CIDR or "unix:", got ${describeValue(entry)}`,
+      );
+    }
+    list.push(entry);
+  });
+  ignoredKeys.push(...streamSection.unreadKeys(), ...nginx.unreadKeys());
+  return list;
 }
 
 function readFallbackSni(ssl: ConfigSection): string | undefined {

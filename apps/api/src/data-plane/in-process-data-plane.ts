@@ -11,7 +11,7 @@ import type { PrivateKeyFields } from '../crypto/private-key-fields';
 import type { EventBus } from '../events/event-bus';
 import { storeEventName } from '../events/strait-events';
 import type { MetricsReport, TrafficReport } from '../observability/engine-observer';
-import { EngineHost, type HostLogger } from '../proxy-runtime/engine-host';
+import { EngineHost, engineOptionsOf, type HostLogger } from '../proxy-runtime/engine-host';
 import { RESOURCE_KINDS } from '../store/resource-kinds';
 import type { ResourceStore } from '../store/resource-store';
 import {
@@ -61,7 +61,7 @@ export class InProcessDataPlane
   ) {
     super();
     this.host = new EngineHost({
-      udpSessionLimit: config.udpSessionLimit,
+      engine: engineOptionsOf(config),
       fallbackSni: config.fallbackSni,
       accessLog: config.accessLog,
       nodeId,

@@ -45,7 +45,7 @@ async function init(message: PrimaryMessage & { type: 'init' }): Promise<void> {
   settings = received;
   const json = new JsonLogger(received.logLevel);
   const engineHost = new EngineHost({
-    udpSessionLimit: received.udpSessionLimit,
+    engine: received.engine,
     fallbackSni: received.fallbackSni,
     accessLog: received.accessLog,
     nodeId: received.nodeId,

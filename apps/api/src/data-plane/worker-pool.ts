@@ -22,7 +22,7 @@ import type {
   RouteCountersReport,
   TrafficReport,
 } from '../observability/engine-observer';
-import type { StoreSnapshot } from '../proxy-runtime/engine-host';
+import { engineOptionsOf, type StoreSnapshot } from '../proxy-runtime/engine-host';
 import { MappedObjectCache, mapToProxyConfig } from '../proxy-runtime/proxy-config.mapper';
 import { StoreView } from '../proxy-runtime/store-view';
 import { RESOURCE_KINDS } from '../store/resource-kinds';
@@ -326,7 +326,7 @@ export class WorkerPool extends DataPlane implements OnApplicationBootstrap, OnA
       listeners: slot.configIndexes.map((configIndex) => ({
         ...this.config.listeners[configIndex],
       })),
-      udpSessionLimit: this.config.udpSessionLimit,
+      engine: engineOptionsOf(this.config),
       fallbackSni: this.config.fallbackSni,
       accessLog: { ...this.config.accessLog },
       nodeId: this.nodeId,

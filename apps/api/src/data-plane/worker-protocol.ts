@@ -9,7 +9,7 @@ import type {
 import type { AccessLogConfig, ListenerEntry, LogLevel } from '../config/strait-config';
 import type { StoreChangeEvent } from '../events/strait-events';
 import type { MetricsReport, TrafficReport } from '../observability/engine-observer';
-import type { MatchSummary, StoreSnapshot } from '../proxy-runtime/engine-host';
+import type { EngineSettings, MatchSummary, StoreSnapshot } from '../proxy-runtime/engine-host';
 import type { ConnectionRow } from './data-plane';
 
 /*
@@ -33,7 +33,7 @@ export interface WorkerSettings {
   generation: number;
   /** The listeners this worker binds: every TCP one, and the UDP ones assigned to it. */
   listeners: ListenerEntry[];
-  udpSessionLimit?: number;
+  engine: EngineSettings;
   fallbackSni?: string;
   accessLog: AccessLogConfig;
   nodeId: string;

@@ -8,8 +8,9 @@ import {
   type PluginPipeline,
   type ProxyConfig,
   type ProxyEngine,
+  type ProxyEngineOptions,
 } from '@strait/proxy';
-import type { AccessLogConfig, ListenerEntry } from '../config/strait-config';
+import type { AccessLogConfig, ListenerEntry, StraitConfig } from '../config/strait-config';
 import type { PrivateKeyFields } from '../crypto/private-key-fields';
 import type { StoreChangeEvent } from '../events/strait-events';
 import { EngineObserver } from '../observability/engine-observer';
@@ -25,8 +26,19 @@ export interface HostLogger {
   debug(fields: Record<string, unknown>): void;
 }
 
+/**
+ * The engine options config.yaml sets (engineOptionsOf), plain data so that they reach a
+ * data-plane worker unchanged.
+ */
+export type EngineSettings = Pick<ProxyEngineOptions, 'udpSessionLimit' | 'realIpFrom'>;
+
+/** The engine settings of a validated config. */
+export function engineOptionsOf(config: StraitConfig): EngineSettings {
+  return { udpSessionLimit: config.udpSessionLimit, realIpFrom: config.realIpFrom };
+}
+
 export interface EngineHostOptions {
-  udpSessionLimit?: number;
+  engine: EngineSettings;
   fallbackSni?: string;
   accessLog: AccessLogConfig;
   /** Prefix of access-log connection ids. */
@@ -81,7 +93,7 @@ export class EngineHost {
     });
     // Typed loosely on purpose: `reusePort` only exists with the native fast path built in.
     const engineOptions: CreateProxyEngineOptions & { reusePort?: boolean } = {
-      udpSessionLimit: options.udpSessionLimit,
+      ...options.engine,
       prereadPipeline: this.plugins,
       connectionIds: options.connectionIds,
     };

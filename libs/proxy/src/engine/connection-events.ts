@@ -39,6 +39,12 @@ export interface ProxyProtocolInfo {
   /** The TCP peer that sent the header: the load balancer. */
   readonly peerAddr: string;
   readonly peerPort: number;
+  /**
+   * The client the header names (`$proxy_protocol_addr`); the connection's remote address when
+   * the peer is trusted (realIpFrom), else only reported here.
+   */
+  readonly sourceAddr: string;
+  readonly sourcePort: number;
   /** The address the client connected to on the balancer (`$proxy_protocol_server_addr`). */
   readonly destinationAddr: string;
   readonly destinationPort: number;

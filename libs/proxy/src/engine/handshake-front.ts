@@ -48,6 +48,11 @@ import { handleTcpConnection, type InboundDetails } from './tcp-session';
 
 export interface HandshakeFrontOptions {
   handshakeTimeoutMs: number;
+  /**
+   * Whether a PROXY header from this TCP peer may replace the remote address (realIpFrom);
+   * undefined: every peer is believed.
+   */
+  believesProxyHeaderFrom?(peerAddr: string): boolean;
   /** Called for every failure (counted here); the engine turns it into `handshake:error`. */
   onError(event: HandshakeErrorEvent): void;
   /** Whether anyone listens, so failure payloads are built only when they will be read. */
@@ -294,18 +299,25 @@ class PendingHandshake {
   private inboundDetails(tlsInfo: InboundDetails['tls']): InboundDetails | undefined {
     const proxied = this.proxied;
     if (!proxied) return tlsInfo ? { tls: tlsInfo } : undefined;
+    const peerAddr = unwrapMappedAddress(this.raw.remoteAddress ?? '');
     const proxyProtocol: ProxyProtocolInfo = {
-      peerAddr: unwrapMappedAddress(this.raw.remoteAddress ?? ''),
+      peerAddr,
       peerPort: this.raw.remotePort ?? 0,
+      sourceAddr: proxied.sourceAddr,
+      sourcePort: proxied.sourcePort,
       destinationAddr: proxied.destinationAddr,
       destinationPort: proxied.destinationPort,
     };
-    return {
-      remoteAddr: proxied.sourceAddr,
-      remotePort: proxied.sourcePort,
-      proxyProtocol,
-      tls: tlsInfo,
-    };
+    // nginx realip: only a trusted peer's header changes $remote_addr.
+    const believed = this.front.options.believesProxyHeaderFrom?.(peerAddr) ?? true;
+    return believed
+      ? {
+          remoteAddr: proxied.sourceAddr,
+          remotePort: proxied.sourcePort,
+          proxyProtocol,
+          tls: tlsInfo,
+        }
+      : { proxyProtocol, tls: tlsInfo };
   }
 
   private finish(): void {
@@ -329,10 +341,13 @@ class PendingHandshake {
     // when someone listens).
     const options = this.front.options;
     const wanted = options.wantsErrorEvents();
-    const remoteAddr = wanted
-      ? (this.proxied?.sourceAddr ?? unwrapOptional(raw.remoteAddress))
-      : undefined;
-    const remotePort = wanted ? (this.proxied?.sourcePort ?? raw.remotePort) : undefined;
+    const peerAddr = wanted ? unwrapOptional(raw.remoteAddress) : undefined;
+    const proxied =
+      this.proxied && (options.believesProxyHeaderFrom?.(peerAddr ?? '') ?? true)
+        ? this.proxied
+        : undefined;
+    const remoteAddr = wanted ? (proxied?.sourceAddr ?? peerAddr) : undefined;
+    const remotePort = wanted ? (proxied?.sourcePort ?? raw.remotePort) : undefined;
     if (this.secure) {
       this.secure.destroy();
     } else if (alert && stage === 'client_hello' && raw.writable) {

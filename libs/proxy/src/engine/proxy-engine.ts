@@ -27,6 +27,7 @@ import { NativeUdpFront } from './native-udp-front';
 import type { PrereadPipelineFactory } from './preread';
 import { buildRuntimeState, type EngineDefaults } from './route-plans';
 import { handleTcpConnection } from './tcp-session';
+import { trustedPeers } from './trusted-peers';
 import { TypedEmitter } from './typed-emitter';
 import { UdpSessionTable } from './udp-sessions';
 import { connectByScheme, type UpstreamConnector } from './upstream-connector';
@@ -153,6 +154,7 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
         Math.max(0.001, options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT_SECONDS) * 1000,
       wantsErrorEvents: () => this.listenerCount('handshake:error') > 0,
       onError: (event) => this.emitSafely('handshake:error', event),
+      believesProxyHeaderFrom: trustedPeers(options.realIpFrom),
     });
     const binding = this.fastpathBinding(options);
     this.native = binding && this.createNativeTcpFront(binding, options);

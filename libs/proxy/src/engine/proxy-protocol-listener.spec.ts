@@ -25,11 +25,12 @@ async function proxySetup(
   t: TestContext,
   listener: Partial<ListenerSpec> = {},
   handshakeTimeout?: number,
+  realIpFrom?: string[],
 ) {
   const { engine, bound, closed } = await startEngine(
     t,
     [{ protocol: 'tcp', host: LOOPBACK, port: 0, proxyProtocol: true, ...listener }],
-    { handshakeTimeout },
+    { handshakeTimeout, realIpFrom },
   );
   const b1 = await serve(t, startTaggedEchoServer('B1'));
   const b2 = await serve(t, startTaggedEchoServer('B2'));
@@ -73,6 +74,25 @@ describe('PROXY protocol listeners', () => {
     assert.equal(summary.proxyProtocol?.destinationAddr, '192.0.2.1');
     assert.equal(summary.proxyProtocol?.destinationPort, 443);
     assert.equal(b1.accepted.length, 1);
+  });
+
+  it("realIpFrom: only a trusted peer's header sets remote_addr; others keep their own", async (t) => {
+    const header = 'PROXY TCP4 10.1.2.3 192.0.2.1 5555 443\r\n';
+    const trusted = await proxySetup(t, {}, undefined, ['127.0.0.0/8', '::1']);
+    assert.equal((await exchange(trusted.port, `${header}a`)).data.toString(), 'B1\na');
+    assert.equal((await trusted.closed.nth(1)).remoteAddr, '10.1.2.3');
+
+    // Loopback is not in the list: the header is still required and read, but matching, plugins
+    // and events see the TCP peer; the header's claim is only reported.
+    const untrusted = await proxySetup(t, {}, undefined, ['192.0.2.0/24']);
+    assert.equal((await exchange(untrusted.port, `${header}b`)).data.toString(), 'B2\nb');
+    const summary = await untrusted.closed.nth(1);
+    assert.equal(summary.routeId, 'rest');
+    assert.equal(summary.remoteAddr, LOOPBACK);
+    assert.equal(summary.proxyProtocol?.sourceAddr, '10.1.2.3');
+    assert.equal(summary.proxyProtocol?.sourcePort, 5555);
+    assert.equal(summary.proxyProtocol?.peerAddr, LOOPBACK);
+    assert.equal(summary.bytesFromClient, 1, 'the header is not relayed either way');
   });
 
   it('v2: IPv6 source, header and payload arriving one byte at a time', async (t) => {
