@@ -1,6 +1,7 @@
 // PROXY protocol listeners through the running service: the header's client address is
 // remote_addr for matching only when the TCP peer is trusted (nginx_config.stream.real_ip_from,
-// nginx's set_real_ip_from); every other peer must still send a header but keeps its own address.
+// nginx's set_real_ip_from); every other peer must still send a header but keeps its own address;
+// strait.handshake_timeout bounds how long a peer may take to send it.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { adminOk } from './support/admin-client';
@@ -26,6 +27,7 @@ describe('PROXY protocol listeners', () => {
         '  tcp:',
         `    - { addr: "127.0.0.1:${port}", proxy_protocol: true }`,
       ].join('\n'),
+      straitYaml: '  handshake_timeout: 1',
       // Only 127.0.0.2 is a trusted load balancer.
       extraYaml: ['nginx_config:', '  stream:', '    real_ip_from: [127.0.0.2]'].join('\n'),
     });
@@ -56,6 +58,14 @@ describe('PROXY protocol listeners', () => {
   it('an untrusted peer keeps its own address: the header cannot steer it to the 10/8 route', async () => {
     const result = await exchange(port, `${HEADER}hi`, { localAddress: '127.0.0.1' });
     assert.equal(result.data, 'others\n');
+  });
+
+  it('strait.handshake_timeout: a peer that never sends its header is cut after 1 s', async () => {
+    const started = Date.now();
+    const result = await exchange(port, '', { localAddress: '127.0.0.2', timeoutMs: 5000 });
+    const elapsed = Date.now() - started;
+    assert.equal(result.data, '');
+    assert.ok(elapsed >= 900 && elapsed < 2500, `cut after ${elapsed} ms`);
   });
 
   it('a connection without a header is refused without a byte, trusted or not', async () => {

@@ -127,6 +127,11 @@ export interface StraitConfig {
    */
   readonly realIpFrom?: readonly string[];
   readonly accessLog: AccessLogConfig;
+  /**
+   * `strait.handshake_timeout`: seconds from accept until the PROXY header and the TLS handshake
+   * are complete on tls / proxy_protocol listeners; undefined leaves the engine's 10 s.
+   */
+  readonly handshakeTimeoutSeconds?: number;
   /** `strait.drain_timeout`: seconds SIGTERM waits for open connections before cutting them. */
   readonly drainTimeoutSeconds: number;
   /**

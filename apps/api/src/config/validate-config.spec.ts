@@ -620,6 +620,16 @@ void describe('strait section', () => {
     assert.equal(config.udpSessionLimit, 5000);
   });
 
+  void it('reads handshake_timeout in whole seconds, 1 to 3600', () => {
+    assert.equal(validate({}).handshakeTimeoutSeconds, undefined);
+    assert.equal(validate({ strait: { handshake_timeout: 3 } }).handshakeTimeoutSeconds, 3);
+    rejects(
+      { strait: { handshake_timeout: 0 } },
+      'strait.handshake_timeout',
+      'must be between 1 and 3600, got 0',
+    );
+  });
+
   void it('reads workers: 1 by default, a positive integer, or auto = the CPU count', () => {
     assert.equal(validate({}).workers, 1);
     assert.equal(validate({ strait: { workers: 4 } }).workers, 4);
@@ -654,7 +664,7 @@ void describe('strait section', () => {
     rejects(
       { strait: { dashbord: {} } },
       'strait.dashbord',
-      'unknown key (expected one of: access_log, dashboard, database, drain_timeout, log, udp, workers)',
+      'unknown key (expected one of: access_log, dashboard, database, drain_timeout, handshake_timeout, log, udp, workers)',
     );
     rejects(
       { strait: { database: { file: 'x' } } },

@@ -139,6 +139,10 @@ export function validateConfig(raw: unknown, options: ValidateConfigOptions): St
   const drainTimeoutSeconds =
     strait.optionalInteger('drain_timeout', { min: 0, max: 86_400 }) ??
     DEFAULTS.drainTimeoutSeconds;
+  const handshakeTimeoutSeconds = strait.optionalInteger('handshake_timeout', {
+    min: 1,
+    max: 3600,
+  });
   const workers = readWorkers(strait);
   strait.rejectUnreadKeys();
 
@@ -172,6 +176,7 @@ export function validateConfig(raw: unknown, options: ValidateConfigOptions): St
     logLevel,
     udpSessionLimit,
     realIpFrom,
+    handshakeTimeoutSeconds,
     accessLog,
     drainTimeoutSeconds,
     workers,

@@ -30,11 +30,18 @@ export interface HostLogger {
  * The engine options config.yaml sets (engineOptionsOf), plain data so that they reach a
  * data-plane worker unchanged.
  */
-export type EngineSettings = Pick<ProxyEngineOptions, 'udpSessionLimit' | 'realIpFrom'>;
+export type EngineSettings = Pick<
+  ProxyEngineOptions,
+  'udpSessionLimit' | 'realIpFrom' | 'handshakeTimeout'
+>;
 
 /** The engine settings of a validated config. */
 export function engineOptionsOf(config: StraitConfig): EngineSettings {
-  return { udpSessionLimit: config.udpSessionLimit, realIpFrom: config.realIpFrom };
+  return {
+    udpSessionLimit: config.udpSessionLimit,
+    realIpFrom: config.realIpFrom,
+    handshakeTimeout: config.handshakeTimeoutSeconds,
+  };
 }
 
 export interface EngineHostOptions {
