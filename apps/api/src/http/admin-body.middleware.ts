@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { findExcessiveNesting } from '../common/json-nesting';
+import { cjsonErrorMessage } from './cjson-error';
 import { sendAdminJson } from './admin-response';
 
 /** APISIX's client_max_body_size for the admin API: 1.5 MiB. */
@@ -40,7 +41,8 @@ export function adminBodyMiddleware(
   request.on('error', () => undefined);
   request.on('end', () => {
     if (refused) return;
-    const raw = Buffer.concat(chunks).toString('utf8');
+    const body = Buffer.concat(chunks);
+    const raw = body.toString('utf8');
     if (raw.trim() === '') {
       request.body = undefined;
       next();
@@ -57,8 +59,10 @@ export function adminBodyMiddleware(
     try {
       request.body = JSON.parse(raw, rejectPrototypeKeys);
     } catch (error) {
+      // APISIX's words (lua-cjson's) where it would refuse the body too; ours otherwise.
+      const message = cjsonErrorMessage(body) ?? (error as Error).message;
       sendAdminJson(response, 400, {
-        error_msg: `invalid request body: ${(error as Error).message}`,
+        error_msg: `invalid request body: ${message}`,
         req_body: raw,
       });
       return;
