@@ -640,6 +640,11 @@ describe('dashboard', { timeout: 180_000 }, () => {
     // Both stream listeners of the config are bound.
     const listeners = page.getByTestId('listeners-panel');
     await listeners.getByText('All 2 listeners up').waitFor();
+    // The service runs two data-plane workers (tests/support/strait-service.ts).
+    await listeners
+      .getByTestId('data-plane')
+      .filter({ hasText: /^Data plane: 2 of 2 worker processes running \(pids \d+, \d+\)$/ })
+      .waitFor();
     for (const port of [service.streamPort, service.spareStreamPort]) {
       const row = listeners.locator(`[data-listener="tcp://127.0.0.1:${port}"]`);
       assert.match(await row.innerText(), /up/);

@@ -80,6 +80,9 @@ export class StraitService {
       `  dashboard: { listen: { ip: 127.0.0.1, port: ${dashboardPort} } }`,
       `  database: { type: sqlite, path: ${join(dataDir, 'strait.db')} }`,
       '  log: { level: info }',
+      // Two data-plane worker processes: every page then works on the answers the API process
+      // merges from its workers (connections, traffic, health, match).
+      '  workers: 2',
       '',
     ].join('\n');
     const configPath = join(dataDir, 'config.yaml');

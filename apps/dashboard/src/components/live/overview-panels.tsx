@@ -39,6 +39,7 @@ export function ListenersPanel({ status, error }: { status?: StatusDto; error?: 
                 ? 'The listener is up'
                 : `All ${listeners.length} listeners up`}
           </p>
+          <DataPlaneLine status={status} />
           <ul className="list">
             {listeners.map((listener) => (
               <li key={listener.configKey} className="list-row" data-listener={listener.id}>
@@ -65,6 +66,29 @@ export function ListenersPanel({ status, error }: { status?: StatusDto; error?: 
         </>
       )}
     </section>
+  );
+}
+
+/** Who carries the traffic: the API process itself, or the data-plane worker processes. */
+function DataPlaneLine({ status }: { status: StatusDto }) {
+  const { mode, workers } = status.dataPlane;
+  if (mode === 'in-process') {
+    return (
+      <p className="panel-pad muted small" data-testid="data-plane">
+        Data plane: in the API process (<code>strait.workers: 1</code>)
+      </p>
+    );
+  }
+  const running = workers.filter((worker) => worker.state === 'running').length;
+  const restarts = workers.reduce((sum, worker) => sum + worker.restarts, 0);
+  return (
+    <p className="panel-pad muted small" data-testid="data-plane">
+      Data plane: {running} of {plural(workers.length, 'worker process', 'worker processes')}{' '}
+      running
+      {workers.some((worker) => worker.pid !== null) &&
+        ` (pids ${workers.map((worker) => worker.pid ?? '–').join(', ')})`}
+      {restarts > 0 && ` · ${plural(restarts, 'restart')}`}
+    </p>
   );
 }
 
