@@ -66,6 +66,17 @@ typedef struct session_s {
   int timer_armed;
 } session_t;
 
+/**
+ * A chained hash table of sessions: a listener's, keyed by client address (`hash`, chain
+ * `bucket_next`), or the relay's, keyed by id (chain `id_next`).
+ */
+typedef struct {
+  session_t** buckets;
+  uint32_t bucket_count; /* a power of two; 0 before the first insert */
+  uint32_t size;
+  int by_id;
+} session_index_t;
+
 // Listener and upstream handles carry, as `data`, a struct whose first member is the relay, so the
 // shared allocator finds it from either.
 struct udp_listener_s {
@@ -74,9 +85,7 @@ struct udp_listener_s {
   uint32_t id;
   int accepting;
   int closed;
-  session_t** buckets;
-  uint32_t bucket_count;
-  uint32_t session_count;
+  session_index_t by_client;
   udp_listener_t* next;
 };
 
@@ -98,9 +107,7 @@ struct udp_relay_s {
   udp_listener_t* listeners;
   uint32_t next_listener_id;
   uint32_t next_session_id;
-  session_t** by_id;
-  uint32_t id_bucket_count;
-  uint32_t session_count;
+  session_index_t by_id;
   int shut_down;
 };
 
@@ -137,71 +144,80 @@ static size_t sockaddr_size(int family) {
   return family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 }
 
-static int grow_client_table(udp_listener_t* listener) {
-  uint32_t count = listener->bucket_count ? listener->bucket_count * 2 : 256;
-  session_t** buckets = calloc(count, sizeof(session_t*));
-  if (!buckets) return -1;
-  for (uint32_t i = 0; i < listener->bucket_count; i++) {
-    session_t* session = listener->buckets[i];
-    while (session) {
-      session_t* next = session->bucket_next;
-      session->bucket_next = buckets[session->hash & (count - 1)];
-      buckets[session->hash & (count - 1)] = session;
-      session = next;
+static session_t** chain_of(const session_index_t* index, session_t* session) {
+  return index->by_id ? &session->id_next : &session->bucket_next;
+}
+
+static uint32_t key_of(const session_index_t* index, const session_t* session) {
+  return index->by_id ? session->id : session->hash;
+}
+
+static session_t** bucket_of(const session_index_t* index, uint32_t key) {
+  return &index->buckets[key & (index->bucket_count - 1)];
+}
+
+/** Adds a session, doubling the buckets first when it would exceed one per bucket. */
+static int index_insert(session_index_t* index, session_t* session) {
+  if (index->size + 1 > index->bucket_count) {
+    uint32_t count = index->bucket_count ? index->bucket_count * 2 : 256;
+    session_t** buckets = calloc(count, sizeof(session_t*));
+    if (!buckets) return -1;
+    session_index_t grown = {buckets, count, index->size, index->by_id};
+    for (uint32_t i = 0; i < index->bucket_count; i++) {
+      session_t* moving = index->buckets[i];
+      while (moving) {
+        session_t* next = *chain_of(index, moving);
+        session_t** bucket = bucket_of(&grown, key_of(index, moving));
+        *chain_of(index, moving) = *bucket;
+        *bucket = moving;
+        moving = next;
+      }
     }
+    free(index->buckets);
+    *index = grown;
   }
-  free(listener->buckets);
-  listener->buckets = buckets;
-  listener->bucket_count = count;
+  session_t** bucket = bucket_of(index, key_of(index, session));
+  *chain_of(index, session) = *bucket;
+  *bucket = session;
+  index->size++;
   return 0;
 }
 
-static int grow_id_table(udp_relay_t* relay) {
-  uint32_t count = relay->id_bucket_count ? relay->id_bucket_count * 2 : 256;
-  session_t** buckets = calloc(count, sizeof(session_t*));
-  if (!buckets) return -1;
-  for (uint32_t i = 0; i < relay->id_bucket_count; i++) {
-    session_t* session = relay->by_id[i];
-    while (session) {
-      session_t* next = session->id_next;
-      session->id_next = buckets[session->id & (count - 1)];
-      buckets[session->id & (count - 1)] = session;
-      session = next;
-    }
-  }
-  free(relay->by_id);
-  relay->by_id = buckets;
-  relay->id_bucket_count = count;
-  return 0;
+static void index_remove(session_index_t* index, session_t* session) {
+  if (!index->buckets) return;
+  session_t** link = bucket_of(index, key_of(index, session));
+  while (*link && *link != session) link = chain_of(index, *link);
+  if (!*link) return;
+  *link = *chain_of(index, session);
+  index->size--;
+}
+
+static void index_free(session_index_t* index) {
+  free(index->buckets);
+  index->buckets = NULL;
+  index->bucket_count = 0;
+  index->size = 0;
 }
 
 static session_t* find_session(udp_relay_t* relay, uint32_t id) {
-  if (!relay->by_id) return NULL;
-  session_t* session = relay->by_id[id & (relay->id_bucket_count - 1)];
+  if (!relay->by_id.buckets) return NULL;
+  session_t* session = *bucket_of(&relay->by_id, id);
   while (session && session->id != id) session = session->id_next;
   return session;
 }
 
 static session_t* find_client(udp_listener_t* listener, const struct sockaddr* addr,
                               uint32_t hash) {
-  if (!listener->buckets) return NULL;
-  session_t* session = listener->buckets[hash & (listener->bucket_count - 1)];
+  if (!listener->by_client.buckets) return NULL;
+  session_t* session = *bucket_of(&listener->by_client, hash);
   while (session && !(session->hash == hash && same_client(&session->client, addr)))
     session = session->bucket_next;
   return session;
 }
 
 static void unlink_session(session_t* session) {
-  udp_listener_t* listener = session->listener;
-  udp_relay_t* relay = listener->relay;
-  session_t** link = &listener->buckets[session->hash & (listener->bucket_count - 1)];
-  while (*link && *link != session) link = &(*link)->bucket_next;
-  if (*link) *link = session->bucket_next;
-  listener->session_count--;
-  link = &relay->by_id[session->id & (relay->id_bucket_count - 1)];
-  while (*link && *link != session) link = &(*link)->id_next;
-  if (*link) *link = session->id_next;
-  relay->session_count--;
+  index_remove(&session->listener->by_client, session);
+  index_remove(&session->relay->by_id, session);
 }
 
 // ------------------------------------------------------------------ events to JavaScript
@@ -394,23 +410,21 @@ static void on_listener_read(uv_udp_t* handle, ssize_t nread, const uv_buf_t* bu
     if (!listener->accepting || listener->closed) return;  // draining: like a closed port
     session = calloc(1, sizeof(session_t));
     if (!session) return;
-    if ((listener->session_count + 1 > listener->bucket_count && grow_client_table(listener)) ||
-        (relay->session_count + 1 > relay->id_bucket_count && grow_id_table(relay))) {
-      free(session);
-      return;
-    }
     session->id = ++relay->next_session_id;
     if (session->id == 0) session->id = ++relay->next_session_id;
     session->relay = relay;
     session->listener = listener;
     memcpy(&session->client, addr, sockaddr_size(addr->sa_family));
     session->hash = hash;
-    session->bucket_next = listener->buckets[hash & (listener->bucket_count - 1)];
-    listener->buckets[hash & (listener->bucket_count - 1)] = session;
-    session->id_next = relay->by_id[session->id & (relay->id_bucket_count - 1)];
-    relay->by_id[session->id & (relay->id_bucket_count - 1)] = session;
-    listener->session_count++;
-    relay->session_count++;
+    if (index_insert(&listener->by_client, session)) {
+      free(session);
+      return;
+    }
+    if (index_insert(&relay->by_id, session)) {
+      index_remove(&listener->by_client, session);
+      free(session);
+      return;
+    }
     uv_timer_init(relay->loop, &session->timer);
     relay->open_handles++;
     session->timer.data = session;
@@ -700,15 +714,13 @@ static napi_value js_counters(napi_env env, napi_callback_info info) {
 static void close_listener(udp_listener_t* listener) {
   udp_relay_t* relay = listener->relay;
   listener->closed = 1;
-  for (uint32_t i = 0; i < listener->bucket_count; i++) {
-    while (listener->buckets[i]) release_session(listener->buckets[i]);
+  for (uint32_t i = 0; i < listener->by_client.bucket_count; i++) {
+    while (listener->by_client.buckets[i]) release_session(listener->by_client.buckets[i]);
   }
   udp_listener_t** link = &relay->listeners;
   while (*link && *link != listener) link = &(*link)->next;
   if (*link) *link = listener->next;
-  free(listener->buckets);
-  listener->buckets = NULL;
-  listener->bucket_count = 0;
+  index_free(&listener->by_client);
   uv_udp_recv_stop(&listener->handle);
   uv_close((uv_handle_t*)&listener->handle, listener_closed);
 }
@@ -759,9 +771,7 @@ static void maybe_free(udp_relay_t* relay) {
 static void handle_closed(udp_relay_t* relay) {
   if (relay->open_handles > 0) relay->open_handles--;
   if (!relay->shut_down || relay->open_handles > 0 || relay->on_event == NULL) return;
-  free(relay->by_id);
-  relay->by_id = NULL;
-  relay->id_bucket_count = 0;
+  index_free(&relay->by_id);
   napi_delete_reference(relay->env, relay->on_event);
   relay->on_event = NULL;
   napi_delete_reference(relay->env, relay->resource);
@@ -822,6 +832,7 @@ napi_value strait_create_udp_relay(napi_env env, napi_callback_info info) {
     return NULL;
   }
   relay->env = env;
+  relay->by_id.by_id = 1;
   relay->js_alive = 1;
   relay->recv_buffer = malloc(RECV_BUFFER_SIZE);
   if (!relay->recv_buffer) {
