@@ -44,7 +44,16 @@ typedef struct {
   napi_async_cleanup_hook_handle cleanup; /* registered and not yet removed */
   int handles_closed; /* every libuv handle of the loop is closed */
   int js_refs;        /* live JavaScript objects holding this pointer */
+  /* Batched delivery (useEventBuffer): events as numbers in a Float64Array, one call per batch. */
+  napi_ref batch_ref;
+  double *batch;
+  uint32_t batch_cap; /* events the buffer holds */
 } binding_t;
+
+/* Doubles per event in a batch: type, id, then four values (see batch_event). */
+#define BATCH_FIELDS 6
+/* Type of the call that hands over a batch: onEvent(0, count). */
+#define FP_EV_BATCH 0
 
 #define CHECK(call)                                                                                \
   do {                                                                                             \
@@ -162,6 +171,74 @@ static napi_value boolean(napi_env env, int flag) {
 
 /* ------------------------------------------------------------------ event delivery */
 
+static void call_js(napi_env env, napi_value resource, napi_value callback, size_t argc,
+                    napi_value *argv) {
+  if (napi_call_function(env, resource, callback, argc, argv, NULL) != napi_ok) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      napi_value exception;
+      napi_get_and_clear_last_exception(env, &exception);
+      napi_fatal_exception(env, exception);
+    }
+  }
+}
+
+/* The IPv4 address of `addr` (IPv4-mapped included) in host order, or -1 for IPv6. */
+static double ipv4_number(const struct sockaddr_in6 *addr) {
+  const uint8_t *octets;
+  if (addr->sin6_family == AF_INET) {
+    octets = (const uint8_t *)&((const struct sockaddr_in *)addr)->sin_addr;
+  } else if (addr->sin6_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&addr->sin6_addr)) {
+    octets = &addr->sin6_addr.s6_addr[12];
+  } else {
+    return -1;
+  }
+  return (double)(((uint32_t)octets[0] << 24) | ((uint32_t)octets[1] << 16) |
+                  ((uint32_t)octets[2] << 8) | (uint32_t)octets[3]);
+}
+
+/*
+ * Writes `ev` into the batch at `out` when it is all numbers: Connected, ConnectFailed, Closed,
+ * and Accept of an IPv4 client (address as a number, `localAddr` as a number or -1). Returns 0
+ * for an event only the per-event call can carry (an IPv6 address, a listener error's code), -1
+ * for an Accept of a connection that is gone (dropped, as the per-event path does).
+ */
+static int batch_event(fp_loop *l, const fp_event *ev, double *out) {
+  if (ev->type == FP_EV_LISTENER_ERROR) return 0;
+  out[0] = ev->type;
+  out[1] = (double)ev->gen * (double)FP_MAX_SLOTS + ev->slot;
+  if (ev->type != FP_EV_ACCEPT) {
+    out[2] = ev->a;
+    out[3] = ev->b;
+    out[4] = ev->c;
+    out[5] = 0;
+    return 1;
+  }
+  fp_conn *c = ev->slot < l->nslots ? l->slots[ev->slot] : NULL;
+  if (c == NULL || c->gen != ev->gen) return -1;
+  double peer = ipv4_number(&c->peer);
+  double local = c->has_local ? ipv4_number(&c->local) : -1;
+  if (peer < 0 || (c->has_local && local < 0)) return 0;
+  out[2] = ev->a;
+  out[3] = peer;
+  out[4] = ntohs(c->peer.sin6_port); /* same offset in sockaddr_in and sockaddr_in6 */
+  out[5] = local;
+  return 1;
+}
+
+/* Hands the batch over: onEvent(0, count). */
+static void deliver_batch(napi_env env, napi_value resource, napi_value callback,
+                          uint32_t count) {
+  napi_handle_scope inner;
+  napi_open_handle_scope(env, &inner);
+  napi_value argv[2];
+  napi_create_uint32(env, FP_EV_BATCH, &argv[0]);
+  napi_create_uint32(env, count, &argv[1]);
+  call_js(env, resource, callback, 2, argv);
+  napi_close_handle_scope(env, inner);
+}
+
 static void flush_events(fp_loop *l) {
   binding_t *b = l->binding;
   napi_env env = b->env;
@@ -177,6 +254,23 @@ static void flush_events(fp_loop *l) {
     napi_callback_scope scope;
     napi_open_callback_scope(env, resource, b->async, &scope);
     while (l->q_head < l->q_tail && !l->shut) {
+      if (b->batch != NULL) {
+        /* Numbers-only events go out in batches, one call each; the rest one by one, in order. */
+        uint32_t count = 0;
+        while (l->q_head < l->q_tail && count < b->batch_cap) {
+          int fits = batch_event(l, &l->q[l->q_head], b->batch + (size_t)count * BATCH_FIELDS);
+          if (fits == 0) break;
+          l->q_head++;
+          if (fits > 0) count++;
+        }
+        if (count > 0) {
+          /* Handlers may queue more events; they go into the next batch (the buffer is free
+           * again once this call returns). */
+          deliver_batch(env, resource, callback, count);
+          continue;
+        }
+        if (l->q_head == l->q_tail) break;
+      }
       fp_event ev = l->q[l->q_head++]; /* copied: handlers may grow the queue */
       napi_handle_scope inner;
       napi_open_handle_scope(env, &inner);
@@ -211,15 +305,7 @@ static void flush_events(fp_loop *l) {
           napi_create_double(env, ev.c, &argv[4]);
         }
       }
-      if (napi_call_function(env, resource, callback, 6, argv, NULL) != napi_ok) {
-        bool pending = false;
-        napi_is_exception_pending(env, &pending);
-        if (pending) {
-          napi_value exception;
-          napi_get_and_clear_last_exception(env, &exception);
-          napi_fatal_exception(env, exception);
-        }
-      }
+      call_js(env, resource, callback, 6, argv);
       napi_close_handle_scope(env, inner);
     }
     if (l->q_head == l->q_tail) l->q_head = l->q_tail = 0;
@@ -382,6 +468,35 @@ static napi_value m_counters(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * useEventBuffer(Float64Array): from now on events that are all numbers are written into the
+ * array, six doubles each, and handed over with one onEvent(0, count) per batch (see README).
+ * Returns false (and changes nothing) for anything but a Float64Array of at least one event.
+ */
+static napi_value m_use_event_buffer(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1] = {NULL};
+  binding_t *b = args(env, info, &argc, argv);
+  if (b == NULL) return NULL;
+  bool is_typed = false;
+  if (argc < 1 || b->loop.shut || napi_is_typedarray(env, argv[0], &is_typed) != napi_ok ||
+      !is_typed) {
+    return boolean(env, 0);
+  }
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok ||
+      type != napi_float64_array || length < BATCH_FIELDS) {
+    return boolean(env, 0);
+  }
+  if (b->batch_ref != NULL) napi_delete_reference(env, b->batch_ref);
+  napi_create_reference(env, argv[0], 1, &b->batch_ref);
+  b->batch = data;
+  b->batch_cap = (uint32_t)(length / BATCH_FIELDS);
+  return boolean(env, 1);
+}
+
 static void set_number(napi_env env, napi_value object, const char *name, double number) {
   napi_value value;
   napi_create_double(env, number, &value);
@@ -422,6 +537,8 @@ static void on_loop_closed(fp_loop *l) {
   b->handles_closed = 1;
   napi_delete_reference(b->env, b->callback);
   napi_delete_reference(b->env, b->resource);
+  if (b->batch_ref != NULL) napi_delete_reference(b->env, b->batch_ref);
+  b->batch = NULL;
   napi_async_destroy(b->env, b->async);
   if (b->cleanup != NULL) {
     /* Unregisters the hook, or, when it is running, lets the environment's teardown go on. */
@@ -501,6 +618,7 @@ static napi_value create_loop(napi_env env, napi_callback_info info) {
       {"close", m_close},          {"destroy", m_close},
       {"detach", m_detach},        {"counters", m_counters},
       {"stats", m_stats},          {"shutdown", m_shutdown},
+      {"useEventBuffer", m_use_event_buffer},
   };
   napi_value loop;
   CHECK(napi_create_object(env, &loop));

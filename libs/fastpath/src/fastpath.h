@@ -68,8 +68,14 @@ typedef struct fp_conn {
   uint32_t slot, gen;
   int cfd, ufd;
   uint8_t state;
-  /* Edge-triggered readiness: set by epoll events, cleared by EAGAIN. */
+  /* Edge-triggered readiness: set by epoll events, cleared by EAGAIN or a short read. */
   uint8_t c_rd, c_wr, u_rd, u_wr;
+  /* The peer's FIN was reported (EPOLLRDHUP): a short read reaches the end. Once an error was
+   * reported (EPOLLERR) reads go on until recv says EAGAIN, 0 or the error, as they used to. */
+  uint8_t c_fin, u_fin, c_err, u_err;
+  /* The client is in the epoll set (from the start of relaying), and with EPOLLOUT (from its
+   * first EAGAIN on send: a client that is always writable never wakes the loop for it). */
+  uint8_t c_watched, c_out;
   uint8_t has_local;
   uint8_t in_pending;
   int32_t auto_relay_idle; /* >= 0: start relaying with this idle timeout once connected */

@@ -14,6 +14,7 @@ import {
   loopOptionsFromEnv,
 } from './index';
 import {
+  BATCH_FIELDS,
   collect,
   connectClient,
   exchange,
@@ -94,6 +95,18 @@ describe('fast path addon', () => {
     },
   );
 
+  it(
+    'takes an event buffer only as a Float64Array of whole events',
+    { skip: !fastpathStatus({}).loaded },
+    () => {
+      const loop = loadFastpath({})!.createLoop(() => undefined);
+      assert.equal(loop.useEventBuffer(new Float64Array(BATCH_FIELDS - 1)), false);
+      assert.equal(loop.useEventBuffer(new Uint32Array(64) as unknown as Float64Array), false);
+      assert.equal(loop.useEventBuffer(new Float64Array(BATCH_FIELDS * 2)), true);
+      loop.shutdown();
+    },
+  );
+
   it('is switched off by STRAIT_FASTPATH=off', () => {
     assert.equal(loadFastpath({ STRAIT_FASTPATH: 'off' }), undefined);
     assert.match(fastpathStatus({ STRAIT_FASTPATH: 'off' }).reason ?? '', /STRAIT_FASTPATH/);
@@ -102,11 +115,18 @@ describe('fast path addon', () => {
 
 const available = fastpathStatus({}).loaded;
 
-for (const relay of ['copy', 'splice'] as const) {
-  describe(`fast path relay (${relay})`, { skip: !available && 'the addon is not built' }, () => {
+const MODES = [
+  { relay: 'copy', delivery: 'event' },
+  { relay: 'splice', delivery: 'event' },
+  { relay: 'copy', delivery: 'batch' },
+] as const;
+
+for (const { relay, delivery } of MODES) {
+  const name = delivery === 'batch' ? `${relay}, events in batches` : relay;
+  describe(`fast path relay (${name})`, { skip: !available && 'the addon is not built' }, () => {
     it('accepts, connects and relays, reporting addresses, timing and byte counts', async (t) => {
       const echo = await startEchoServer(t, 'E');
-      const proxy = new TestLoop(t, { relay });
+      const proxy = new TestLoop(t, { relay }, delivery);
       const bound = proxy.listen();
       assert.equal(bound.address, LOOPBACK);
       proxy.relayTo(echo.port);
@@ -140,10 +160,12 @@ for (const relay of ['copy', 'splice'] as const) {
       assert.equal(stats.buffersInUse, 0);
       assert.equal(stats.relay, relay);
       assert.equal(proxy.loop.close(accepted.id), false, 'a closed connection is gone');
+      // Accept (an IPv4 client), Connected and Closed are all numbers: they come in batches.
+      assert.equal(proxy.batchedEvents, delivery === 'batch' ? 3 : 0);
     });
 
     it('reports the local address on a wildcard listener and unwraps IPv4-mapped peers', async (t) => {
-      const proxy = new TestLoop(t, { relay });
+      const proxy = new TestLoop(t, { relay }, delivery);
       const bound = proxy.listen('::', 0, { ipv6Only: false });
       assert.equal(bound.address, '::');
       proxy.onAccept = (accepted) => proxy.loop.destroy(accepted.id);
@@ -165,11 +187,13 @@ for (const relay of ['copy', 'splice'] as const) {
         proxy.closed.map((closed) => closed.how),
         [CloseHow.Aborted, CloseHow.Aborted],
       );
+      // In batches: the IPv4 accept and both closes; the IPv6 accept came by itself, in order.
+      assert.equal(proxy.batchedEvents, delivery === 'batch' ? 3 : 0);
     });
 
     it('relays over IPv6 to an IPv6 upstream', async (t) => {
       const echo = await startEchoServer(t, 'six', '::1');
-      const proxy = new TestLoop(t, { relay });
+      const proxy = new TestLoop(t, { relay }, delivery);
       const bound = proxy.listen('::1', 0, { ipv6Only: true });
       proxy.relayTo(echo.port, '::1');
       const result = await withDeadline(exchange(bound.port, 'v6', '::1'), 3000, 'v6 exchange');
@@ -213,7 +237,7 @@ for (const relay of ['copy', 'splice'] as const) {
         upstreamReceived = received(socket);
         send(socket, 0x80000000);
       });
-      const proxy = new TestLoop(t, { relay });
+      const proxy = new TestLoop(t, { relay }, delivery);
       const bound = proxy.listen();
       proxy.relayTo(server.port);
       const started = Date.now();
@@ -238,7 +262,7 @@ for (const relay of ['copy', 'splice'] as const) {
         socket.on('data', (chunk: Buffer) => chunks.push(chunk));
         socket.on('end', () => socket.end(`got ${Buffer.concat(chunks).toString()} then FIN`));
       });
-      const proxy = new TestLoop(t, { relay });
+      const proxy = new TestLoop(t, { relay }, delivery);
       const bound = proxy.listen();
       proxy.relayTo(server.port);
       const result = await withDeadline(exchange(bound.port, 'question'), 3000, 'half-close');
@@ -257,7 +281,7 @@ for (const relay of ['copy', 'splice'] as const) {
         socket.on('end', () => sawFin());
         socket.end('bye\n');
       });
-      const proxy = new TestLoop(t, { relay });
+      const proxy = new TestLoop(t, { relay }, delivery);
       const bound = proxy.listen();
       proxy.relayTo(server.port);
       const client = await connectClient(bound.port);
@@ -283,7 +307,7 @@ for (const relay of ['copy', 'splice'] as const) {
       const server = await startServer(t, (socket) =>
         socket.once('data', () => socket.resetAndDestroy()),
       );
-      const proxy = new TestLoop(t, { relay });
+      const proxy = new TestLoop(t, { relay }, delivery);
       const bound = proxy.listen();
       proxy.relayTo(server.port);
       const client = await connectClient(bound.port);
@@ -301,7 +325,7 @@ for (const relay of ['copy', 'splice'] as const) {
         socket.on('error', (error: NodeJS.ErrnoException) => (upstreamError = error.code));
         socket.once('data', () => (upstream = socket));
       });
-      const proxy = new TestLoop(t, { relay });
+      const proxy = new TestLoop(t, { relay }, delivery);
       const bound = proxy.listen();
       proxy.relayTo(server.port);
       const client = await connectClient(bound.port);
@@ -317,7 +341,7 @@ for (const relay of ['copy', 'splice'] as const) {
 
     it('closes both sides after the idle timeout, measured from the last byte', async (t) => {
       const echo = await startEchoServer(t);
-      const proxy = new TestLoop(t, { relay });
+      const proxy = new TestLoop(t, { relay }, delivery);
       const bound = proxy.listen();
       proxy.relayTo(echo.port, LOOPBACK, 500);
       const client = await connectClient(bound.port);
@@ -344,7 +368,7 @@ for (const relay of ['copy', 'splice'] as const) {
     it('times a connect out against a blackholed address, then connects elsewhere', async (t) => {
       const blackhole = await startBlackhole(t);
       const echo = await startEchoServer(t, 'live');
-      const proxy = new TestLoop(t, { relay });
+      const proxy = new TestLoop(t, { relay }, delivery);
       const bound = proxy.listen();
       let startedAt = 0;
       proxy.onAccept = (accepted) => {
@@ -372,7 +396,7 @@ for (const relay of ['copy', 'splice'] as const) {
     it('reports a refused connect with its errno and allows another attempt', async (t) => {
       const dead = await refusedPort();
       const echo = await startEchoServer(t, 'second');
-      const proxy = new TestLoop(t, { relay });
+      const proxy = new TestLoop(t, { relay }, delivery);
       const bound = proxy.listen();
       proxy.onAccept = (accepted) => proxy.loop.connect(accepted.id, LOOPBACK, dead, 1000, 5000);
       proxy.onOutcome = (outcome) => {
@@ -386,7 +410,7 @@ for (const relay of ['copy', 'splice'] as const) {
 
     it('connects first and relays on request (relay() after Connected)', async (t) => {
       const echo = await startEchoServer(t, 'later');
-      const proxy = new TestLoop(t, { relay });
+      const proxy = new TestLoop(t, { relay }, delivery);
       const bound = proxy.listen();
       proxy.onAccept = (accepted) => proxy.loop.connect(accepted.id, LOOPBACK, echo.port, 1000);
       proxy.onOutcome = (outcome) => {
@@ -411,7 +435,7 @@ for (const relay of ['copy', 'splice'] as const) {
         };
         next();
       });
-      const proxy = new TestLoop(t, { relay });
+      const proxy = new TestLoop(t, { relay }, delivery);
       const bound = proxy.listen();
       proxy.relayTo(server.port);
       const client = net.connect({ host: LOOPBACK, port: bound.port });
@@ -455,7 +479,7 @@ for (const relay of ['copy', 'splice'] as const) {
 
     it('holds at most one buffer toward an upstream that stops reading, and the client blocks', async (t) => {
       const server = await startServer(t, (socket) => socket.pause());
-      const proxy = new TestLoop(t, { relay });
+      const proxy = new TestLoop(t, { relay }, delivery);
       const bound = proxy.listen();
       proxy.relayTo(server.port);
       const client = await connectClient(bound.port);
@@ -498,7 +522,7 @@ for (const relay of ['copy', 'splice'] as const) {
     it('serves 2,000 concurrent connections', async (t) => {
       const COUNT = 2000;
       const echo = await startEchoServer(t);
-      const proxy = new TestLoop(t, { relay });
+      const proxy = new TestLoop(t, { relay }, delivery);
       const bound = proxy.listen(LOOPBACK, 0, { backlog: 4096 });
       proxy.relayTo(echo.port, LOOPBACK, 30_000);
       const clients: net.Socket[] = [];
@@ -534,7 +558,7 @@ for (const relay of ['copy', 'splice'] as const) {
         upstream = socket;
         socket.write('hi');
       });
-      const proxy = new TestLoop(t, { relay });
+      const proxy = new TestLoop(t, { relay }, delivery);
       const bound = proxy.listen();
       proxy.relayTo(server.port);
       const client = await connectClient(bound.port);
@@ -555,7 +579,7 @@ for (const relay of ['copy', 'splice'] as const) {
 
     it('close() while connecting abandons the attempt without a connect event', async (t) => {
       const blackhole = await startBlackhole(t);
-      const proxy = new TestLoop(t, { relay });
+      const proxy = new TestLoop(t, { relay }, delivery);
       const bound = proxy.listen();
       proxy.onAccept = (accepted) => proxy.loop.connect(accepted.id, LOOPBACK, blackhole, 5000, 0);
       const client = await connectClient(bound.port);
@@ -571,7 +595,7 @@ for (const relay of ['copy', 'splice'] as const) {
     });
 
     it('detach() hands over the client socket with its unread bytes', async (t) => {
-      const proxy = new TestLoop(t, { relay });
+      const proxy = new TestLoop(t, { relay }, delivery);
       const bound = proxy.listen();
       let adopted: net.Socket | undefined;
       proxy.onAccept = (accepted) => {
@@ -592,7 +616,7 @@ for (const relay of ['copy', 'splice'] as const) {
 
     it('refuses detach() once relaying', async (t) => {
       const echo = await startEchoServer(t, 'r');
-      const proxy = new TestLoop(t, { relay });
+      const proxy = new TestLoop(t, { relay }, delivery);
       const bound = proxy.listen();
       proxy.relayTo(echo.port);
       const client = await connectClient(bound.port);
@@ -603,7 +627,7 @@ for (const relay of ['copy', 'splice'] as const) {
     });
 
     it('throws bind errors with the errno code, like net.Server', async (t) => {
-      const proxy = new TestLoop(t, { relay });
+      const proxy = new TestLoop(t, { relay }, delivery);
       const first = proxy.listen();
       const inUse = (() => {
         try {
@@ -637,11 +661,11 @@ for (const relay of ['copy', 'splice'] as const) {
 
     it('shares one port between two loops with reusePort', async (t) => {
       const echo = await startEchoServer(t);
-      const a = new TestLoop(t, { relay });
-      const b = new TestLoop(t, { relay });
+      const a = new TestLoop(t, { relay }, delivery);
+      const b = new TestLoop(t, { relay }, delivery);
       const first = a.listen(LOOPBACK, 0, { reusePort: true });
       b.listen(LOOPBACK, first.port, { reusePort: true });
-      assert.throws(() => new TestLoop(t, { relay }).listen(LOOPBACK, first.port), {
+      assert.throws(() => new TestLoop(t, { relay }, delivery).listen(LOOPBACK, first.port), {
         code: 'EADDRINUSE',
       });
       a.relayTo(echo.port);

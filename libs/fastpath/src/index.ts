@@ -11,6 +11,11 @@ import { join } from 'node:path';
 
 /** Event types passed to the `onEvent` callback of createLoop(). */
 export const FastpathEvent = {
+  /**
+   * (type, count): `count` events are waiting in the buffer given to useEventBuffer(), six
+   * doubles each (type, id, then the event's four values); events with strings still come singly.
+   */
+  Batch: 0,
   /** (type, connId, listenerId, remoteAddr, remotePort, localAddr | undefined) */
   Accept: 1,
   /** (type, connId, connectMicros) */
@@ -126,6 +131,11 @@ export interface FastpathLoop {
   counters(connId: number, out: Float64Array): boolean;
   counters(connId: number): [number, number, number, number] | undefined;
   stats(): FastpathStats;
+  /**
+   * Delivers all-numeric events in batches: written into `buffer` (six doubles per event) and
+   * announced by one Batch call, instead of one call each. False when the buffer is unusable.
+   */
+  useEventBuffer(buffer: Float64Array): boolean;
   /** Closes every listener and connection (no events) and releases the loop. */
   shutdown(): void;
 }

@@ -77,6 +77,23 @@ describe('TrafficStats', () => {
     );
   });
 
+  it('counts only connections it saw opened as active, and bytes of short ones at close', () => {
+    const stats = new TrafficStats();
+    stats.closed(summary(1, 5, 5)); // opened before the stats subscribed
+    stats.tick([live(1, 5, 5)], 9);
+    stats.opened({ ...base, id: 2 });
+    stats.opened({ ...base, id: 3 });
+    stats.tick([live(2, 10, 20)], 10); // 3 is short: it never enters the per-connection table
+    stats.closed(summary(3, 1, 2));
+    stats.closed(summary(2, 15, 30));
+    const counters = stats.routeCounters().get('1');
+    assert.equal(counters?.connectionsTotal, 2);
+    assert.equal(counters?.active, 0);
+    assert.equal(counters?.bytesFromClient, 5 + 1 + 15);
+    assert.equal(counters?.bytesToClient, 5 + 2 + 30);
+    assert.deepEqual([...(counters?.statusTotals ?? [])], [[200, 3]]);
+  });
+
   it('renders Prometheus text with per-route counters, statuses and a connect histogram', () => {
     const stats = new TrafficStats();
     stats.opened({ ...base, id: 1 });

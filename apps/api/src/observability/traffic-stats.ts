@@ -18,6 +18,12 @@ export interface RouteCounters {
   connectSumSeconds: number;
 }
 
+interface CountedBytes {
+  fromClient: number;
+  toClient: number;
+  routeId: string;
+}
+
 export interface TrafficSample {
   /** Epoch seconds. */
   time: number;
@@ -35,12 +41,22 @@ export interface TrafficSample {
 export class TrafficStats {
   private readonly routes = new Map<string, RouteCounters>();
   private readonly history = new Map<string, TrafficSample[]>();
-  /** Bytes of each open connection already counted, so each byte is counted once. */
-  private readonly counted = new Map<
-    number,
-    { fromClient: number; toClient: number; routeId: string }
-  >();
+  /**
+   * Bytes of each open connection already counted, so each byte is counted once. Only connections
+   * that were open at a tick have an entry (made by that tick): a short connection never enters
+   * the Map, since a Map every connection passes through keeps the ones it held alive until the
+   * next full GC (see libs/proxy/src/engine/connection-registry.ts).
+   */
+  private readonly counted = new Map<number, CountedBytes>();
   private readonly pending = new Map<string, TrafficSample>();
+  /**
+   * Whether `opened` was seen for an id: the engine hands out increasing ids and reports every
+   * connection opened before anything else about it, so the ids seen form one range.
+   */
+  private lastRouteId: string | undefined;
+  private lastCounters: RouteCounters | undefined;
+  private firstOpenedId = Number.POSITIVE_INFINITY;
+  private lastOpenedId = 0;
 
   opened(info: ConnectionInfo): void {
     const routeId = info.routeId ?? NO_ROUTE;
@@ -48,35 +64,51 @@ export class TrafficStats {
     counters.connectionsTotal += 1;
     counters.active += 1;
     this.sampleFor(routeId).connections += 1;
-    this.counted.set(info.id, { fromClient: 0, toClient: 0, routeId });
+    if (info.id < this.firstOpenedId) this.firstOpenedId = info.id;
+    if (info.id > this.lastOpenedId) this.lastOpenedId = info.id;
   }
 
   closed(summary: ConnectionSummary): void {
     const previous = this.counted.get(summary.id);
     const routeId = summary.routeId ?? previous?.routeId ?? NO_ROUTE;
     const counters = this.countersFor(routeId);
-    if (previous) counters.active = Math.max(0, counters.active - 1);
-    this.addBytes(
-      routeId,
-      summary.bytesFromClient - (previous?.fromClient ?? 0),
-      summary.bytesToClient - (previous?.toClient ?? 0),
-    );
-    this.counted.delete(summary.id);
-    counters.statusTotals.set(summary.status, (counters.statusTotals.get(summary.status) ?? 0) + 1);
+    if (previous !== undefined || this.wasOpened(summary.id)) {
+      counters.active = Math.max(0, counters.active - 1);
+    }
+    if (previous === undefined) {
+      this.addBytes(routeId, summary.bytesFromClient, summary.bytesToClient);
+    } else {
+      this.addBytes(
+        routeId,
+        summary.bytesFromClient - previous.fromClient,
+        summary.bytesToClient - previous.toClient,
+      );
+      this.counted.delete(summary.id);
+    }
+    const statusTotals = counters.statusTotals;
+    statusTotals.set(summary.status, (statusTotals.get(summary.status) ?? 0) + 1);
     if (summary.connectMs !== undefined) {
       const seconds = summary.connectMs / 1000;
       counters.connectCount += 1;
       counters.connectSumSeconds += seconds;
-      const bucket = CONNECT_SECONDS_BUCKETS.findIndex((bound) => seconds <= bound);
-      if (bucket >= 0) counters.connectBuckets[bucket] += 1;
+      for (let bucket = 0; bucket < CONNECT_SECONDS_BUCKETS.length; bucket++) {
+        if (seconds <= CONNECT_SECONDS_BUCKETS[bucket]) {
+          counters.connectBuckets[bucket] += 1;
+          break;
+        }
+      }
     }
   }
 
   /** Called once a second: counts bytes that moved on open connections and closes the sample. */
   tick(live: readonly LiveConnection[], nowSeconds: number): void {
     for (const connection of live) {
-      const previous = this.counted.get(connection.id);
-      if (!previous) continue;
+      let previous = this.counted.get(connection.id);
+      if (previous === undefined) {
+        if (!this.wasOpened(connection.id)) continue;
+        previous = { fromClient: 0, toClient: 0, routeId: connection.routeId ?? NO_ROUTE };
+        this.counted.set(connection.id, previous);
+      }
       this.addBytes(
         previous.routeId,
         connection.bytesFromClient - previous.fromClient,
@@ -109,6 +141,11 @@ export class TrafficStats {
     return result;
   }
 
+  /** Whether `opened` was seen for this connection. */
+  private wasOpened(id: number): boolean {
+    return id >= this.firstOpenedId && id <= this.lastOpenedId;
+  }
+
   private addBytes(routeId: string, fromClient: number, toClient: number): void {
     if (fromClient === 0 && toClient === 0) return;
     const counters = this.countersFor(routeId);
@@ -120,6 +157,8 @@ export class TrafficStats {
   }
 
   private countersFor(routeId: string): RouteCounters {
+    // Consecutive connections mostly share a route: the last lookup spares the Map.
+    if (routeId === this.lastRouteId && this.lastCounters !== undefined) return this.lastCounters;
     let counters = this.routes.get(routeId);
     if (!counters) {
       counters = {
@@ -134,6 +173,8 @@ export class TrafficStats {
       };
       this.routes.set(routeId, counters);
     }
+    this.lastRouteId = routeId;
+    this.lastCounters = counters;
     return counters;
   }
 

@@ -18,6 +18,7 @@ import type { HandshakeErrorEvent, HandshakeStats, ProxyProtocolInfo } from './c
 import type { EngineRuntime } from './engine-runtime';
 import { ProxyError, type ProxyErrorCode } from './errors';
 import { scanProxyHeader, type ProxiedAddresses } from './proxy-protocol';
+import { SlotSet, type Slotted } from './slot-set';
 import { handleTcpConnection, type InboundDetails } from './tcp-session';
 
 /**
@@ -74,8 +75,8 @@ export class HandshakeFront {
   /** Swapped by apply(); read once per ClientHello. */
   termination: TlsTermination = TlsTermination.empty;
   readonly stats: Omit<HandshakeStats, 'pending'> = { completed: 0, resumed: 0, failed: {} };
-  /** Handshakes in flight, so close({ force }) can cut them too. */
-  readonly pending = new Set<PendingHandshake>();
+  /** Handshakes in flight, so close({ force }) can cut them too (a SlotSet: no Set churn). */
+  readonly pending = new SlotSet<PendingHandshake>();
 
   constructor(
     readonly runtime: EngineRuntime,
@@ -90,14 +91,16 @@ export class HandshakeFront {
   }
 
   abortAll(): void {
-    for (const handshake of [...this.pending]) {
+    for (const handshake of this.pending.values()) {
       handshake.fail('ERR_HANDSHAKE_ABORTED', 'closed by the engine');
     }
   }
 }
 
 /** Fields are public because the module-level socket handlers below use them. */
-class PendingHandshake {
+class PendingHandshake implements Slotted {
+  /** Place in HandshakeFront.pending. */
+  slot = -1;
   stage: Stage;
   timer: NodeJS.Timeout | undefined;
   /** Bytes read but not yet consumed by the current stage (only when a stage needs more). */

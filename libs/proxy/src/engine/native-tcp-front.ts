@@ -14,6 +14,34 @@ import { NativeTcpSession } from './native-tcp-session';
 import type { RoutePlan, UpstreamPlan } from './route-plans';
 import { continueTcpSession, handleTcpConnection } from './tcp-session';
 
+/** Connection ids of the addon are `generation * 2^22 + slot` (libs/fastpath/README.md). */
+const SLOTS = 4_194_304;
+
+/**
+ * Batched delivery (libs/fastpath/README.md, "Events"): `onEvent(0, count)` hands over `count`
+ * events of six numbers each in the buffer given to `useEventBuffer`, instead of one call per
+ * event. Not in FastpathLoop's type yet, hence optional here; an addon without it delivers every
+ * event by itself as before.
+ */
+const EVENT_BATCH = FastpathEvent.Batch;
+const BATCH_FIELDS = 6;
+const BATCH_EVENTS = 256;
+
+/**
+ * Dotted quads of the IPv4 addresses a batch carries as numbers, cached by address: clients come
+ * back, so most accepts reuse a string instead of building one (direct-mapped, 256 entries).
+ */
+const ipv4Keys = new Float64Array(256).fill(-1);
+const ipv4Texts: string[] = new Array<string>(256).fill('');
+function ipv4Text(address: number): string {
+  const slot = (address ^ (address >>> 8) ^ (address >>> 16) ^ (address >>> 24)) & 255;
+  if (ipv4Keys[slot] === address) return ipv4Texts[slot];
+  const text = `${address >>> 24}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}`;
+  ipv4Keys[slot] = address;
+  ipv4Texts[slot] = text;
+  return text;
+}
+
 /** A native listener and how many connections it accepted are still open, on either path. */
 export interface NativeListenerRecord {
   readonly bound: BoundListener;
@@ -39,10 +67,18 @@ export interface NativeTcpFrontOptions {
  */
 export class NativeTcpFront {
   private loopInstance: FastpathLoop | undefined;
-  private readonly sessions = new Map<number, NativeTcpSession>();
+  /**
+   * Sessions by the addon's slot (`connId mod 2^22`; slots are dense and reused), checked against
+   * the full id. An array, not a Map: a Map that every connection passes through keeps the
+   * connections it held alive through its outgrown tables until the next full GC (see
+   * connection-registry.ts), which made scavenges ten times dearer under a connection storm.
+   */
+  private readonly sessions: (NativeTcpSession | undefined)[] = [];
   private readonly records = new Map<number, NativeListenerRecord>();
   /** Per route plan: whether its connections must take the JavaScript path (see needsJavaScript). */
   private readonly javaScriptPlans = new WeakMap<RoutePlan, boolean>();
+  private lastPlan: RoutePlan | undefined;
+  private lastPlanNeeds = false;
 
   constructor(
     private readonly binding: FastpathBinding,
@@ -50,10 +86,19 @@ export class NativeTcpFront {
     private readonly options: NativeTcpFrontOptions,
   ) {}
 
+  /** Where the addon writes batched events (see EVENT_BATCH). */
+  private readonly events = new Float64Array(BATCH_FIELDS * BATCH_EVENTS);
+
   get loop(): FastpathLoop {
+    return (this.loopInstance ??= this.createLoop());
+  }
+
+  private createLoop(): FastpathLoop {
     // Relay mode and buffer size may be tuned with STRAIT_FASTPATH=splice|copy and
     // STRAIT_FASTPATH_BUFFER (libs/fastpath/README.md).
-    return (this.loopInstance ??= this.binding.createLoop(this.onEvent, loopOptionsFromEnv()));
+    const loop = this.binding.createLoop(this.onEvent, loopOptionsFromEnv());
+    loop.useEventBuffer(this.events);
+    return loop;
   }
 
   /** Binds synchronously; throws the system error (EADDRINUSE...) for listeners.ts to report. */
@@ -98,6 +143,8 @@ export class NativeTcpFront {
    * connector. Computed once per plan (plans are immutable and replaced by apply()).
    */
   needsJavaScript(plan: RoutePlan): boolean {
+    // Consecutive connections mostly take the same route: the last answer spares the WeakMap.
+    if (plan === this.lastPlan) return this.lastPlanNeeds;
     let needs = this.javaScriptPlans.get(plan);
     if (needs === undefined) {
       needs =
@@ -106,6 +153,8 @@ export class NativeTcpFront {
         (plan.upstream !== undefined && this.upstreamNeedsJavaScript(plan.upstream));
       this.javaScriptPlans.set(plan, needs);
     }
+    this.lastPlan = plan;
+    this.lastPlanNeeds = needs;
     return needs;
   }
 
@@ -122,7 +171,7 @@ export class NativeTcpFront {
   handOver(session: NativeTcpSession, upstream: UpstreamPlan | undefined): boolean {
     const fd = this.loop.detach(session.connId);
     if (fd < 0) return false;
-    this.sessions.delete(session.connId);
+    this.forget(session.connId);
     session.finished = true;
     const record = session.record;
     // pauseOnCreate, as net.Server's pauseOnConnect: nothing is read before the upstream is up.
@@ -143,7 +192,7 @@ export class NativeTcpFront {
   shutdown(): void {
     this.loopInstance?.shutdown();
     this.loopInstance = undefined;
-    this.sessions.clear();
+    this.sessions.length = 0;
     this.records.clear();
   }
 
@@ -172,25 +221,84 @@ export class NativeTcpFront {
       sni: this.runtime.state.fallbackSni,
     };
     const session = new NativeTcpSession(this, record, connId, context);
-    this.sessions.set(connId, session);
+    const slot = connId % SLOTS;
+    while (this.sessions.length < slot) this.sessions.push(undefined);
+    this.sessions[slot] = session;
     session.start();
   }
 
+  private session(connId: number): NativeTcpSession | undefined {
+    const session = this.sessions[connId % SLOTS];
+    return session !== undefined && session.connId === connId ? session : undefined;
+  }
+
+  private forget(connId: number): void {
+    if (this.session(connId) !== undefined) this.sessions[connId % SLOTS] = undefined;
+  }
+
   private readonly onEvent: FastpathEventHandler = (type, id, a, b, c, d) => {
+    if (type === EVENT_BATCH) this.onBatch(id);
+    else this.dispatch(type, id, a, b, c, d);
+  };
+
+  /** `count` events in `this.events`: [type, id, a, b, c, d] each, numbers only. */
+  private onBatch(count: number): void {
+    const events = this.events;
+    for (let index = 0, at = 0; index < count; index++, at += BATCH_FIELDS) {
+      try {
+        const type = events[at];
+        if (type === FastpathEvent.Accept) {
+          // a: listener, b: IPv4 address as a number, c: port, d: local IPv4 address or -1.
+          const local = events[at + 5];
+          this.accept(
+            events[at + 1],
+            events[at + 2],
+            ipv4Text(events[at + 3]),
+            events[at + 4],
+            local < 0 ? undefined : ipv4Text(local),
+          );
+        } else {
+          this.dispatch(
+            type,
+            events[at + 1],
+            events[at + 2],
+            events[at + 3],
+            events[at + 4],
+            undefined,
+          );
+        }
+      } catch (error) {
+        // As with one call per event: a throwing handler is an uncaught exception, and the other
+        // events of the batch are still delivered.
+        process.nextTick(() => {
+          throw error;
+        });
+      }
+    }
+  }
+
+  private dispatch(
+    type: number,
+    id: number,
+    a: number,
+    b: number | string | undefined,
+    c: number | undefined,
+    d: string | undefined,
+  ): void {
     switch (type) {
       case FastpathEvent.Accept:
         this.accept(id, a, b as string, c as number, d);
         return;
       case FastpathEvent.Connected:
-        this.sessions.get(id)?.connected(a);
+        this.session(id)?.connected(a);
         return;
       case FastpathEvent.ConnectFailed:
-        this.sessions.get(id)?.attemptFailed(a);
+        this.session(id)?.attemptFailed(a);
         return;
       case FastpathEvent.Closed: {
-        const session = this.sessions.get(id);
+        const session = this.session(id);
         if (session === undefined) return;
-        this.sessions.delete(id);
+        this.sessions[id % SLOTS] = undefined;
         this.release(session.record);
         session.closed(a, b as number);
         return;
@@ -208,5 +316,5 @@ export class NativeTcpFront {
       default:
         return;
     }
-  };
+  }
 }

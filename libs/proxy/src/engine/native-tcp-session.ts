@@ -60,25 +60,31 @@ export class NativeTcpSession extends TcpSessionCore {
   }
 
   protected openUpstream(node: UpstreamNodeSpec): void {
-    if (isIP(node.host) !== 0) return this.connectTo(node.host, node.port);
+    // The addon takes IP literals only and throws for anything else, so a host name is found
+    // out by that throw instead of checking every node with isIP() first.
+    if (this.connectTo(node.host, node.port)) return;
+    // An IP literal it refused has an invalid port: that node is as dead as a refusal
+    // (net.connect throws the same way).
+    if (isIP(node.host) !== 0) return this.connectFailed('error');
     // A node named by host name: resolved per connection, as net.connect() does.
     dns.lookup(node.host, (error, address) => {
       if (this.finished || this.clientClosed || this.node !== node) return;
       if (error) return this.connectFailed('error');
-      this.connectTo(address, node.port);
+      if (!this.connectTo(address, node.port)) this.connectFailed('error');
     });
   }
 
-  private connectTo(host: string, port: number): void {
+  /** False when the addon refused the address or port (nothing was started). */
+  private connectTo(host: string, port: number): boolean {
     const plan = this.plan!;
     try {
       // Relaying starts in the addon the moment the connect succeeds (the idle timeout is given
       // now); Connected or ConnectFailed follows. False: the connection was closed meanwhile, and
       // its Closed event finishes the session.
       this.front.loop.connect(this.connId, host, port, plan.connectTimeoutMs, plan.idleTimeoutMs);
+      return true;
     } catch {
-      // An invalid port: that node is as dead as a refusal (net.connect throws the same way).
-      this.connectFailed('error');
+      return false;
     }
   }
 

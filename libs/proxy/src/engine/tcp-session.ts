@@ -85,6 +85,8 @@ export function continueTcpSession(
 class TcpSession extends TcpSessionCore {
   upstream: SessionSocket | undefined;
   upstreamClosed = false;
+  /** performance.now() when the current connect attempt started (the native path times in C). */
+  attemptStartedHr = 0;
   /**
    * The FIN to this side was sent by closing the socket rather than by shutdown() (see
    * passFin): both directions ended gracefully, as with end().
@@ -124,6 +126,7 @@ class TcpSession extends TcpSessionCore {
 
   protected openUpstream(node: UpstreamNodeSpec): void {
     let socket: SessionSocket;
+    this.attemptStartedHr = performance.now();
     try {
       socket = this.runtime.connectUpstream(
         node,
