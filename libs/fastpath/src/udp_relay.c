@@ -592,6 +592,12 @@ static udp_listener_t* find_listener(udp_relay_t* relay, uint32_t id) {
   return listener;
 }
 
+static udp_listener_t* listener_arg(napi_env env, udp_relay_t* relay, napi_value value) {
+  uint32_t id;
+  if (napi_get_value_uint32(env, value, &id) != napi_ok) return NULL;
+  return find_listener(relay, id);
+}
+
 static session_t* session_arg(napi_env env, udp_relay_t* relay, napi_value value) {
   uint32_t id;
   if (napi_get_value_uint32(env, value, &id) != napi_ok) return NULL;
@@ -731,9 +737,7 @@ static napi_value js_stop_accepting(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   udp_relay_t* relay = relay_of(env, info, &argc, argv);
   if (!relay) return NULL;
-  uint32_t id = 0;
-  napi_get_value_uint32(env, argv[0], &id);
-  udp_listener_t* listener = find_listener(relay, id);
+  udp_listener_t* listener = listener_arg(env, relay, argv[0]);
   if (listener) listener->accepting = 0;
   return NULL;
 }
@@ -745,9 +749,7 @@ static napi_value js_close_listener(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   udp_relay_t* relay = relay_of(env, info, &argc, argv);
   if (!relay) return NULL;
-  uint32_t id = 0;
-  napi_get_value_uint32(env, argv[0], &id);
-  udp_listener_t* listener = find_listener(relay, id);
+  udp_listener_t* listener = listener_arg(env, relay, argv[0]);
   if (listener) close_listener(listener);
   return NULL;
 }
