@@ -605,6 +605,36 @@ async function startStrait(
   };
 }
 
+/** The new-connection rate through `t`'s HTTP listener: the median of SETTINGS.repeats runs. */
+async function medianConnRate(t) {
+  const runs = [];
+  for (let round = 0; round < SETTINGS.repeats && !interrupted; round++) {
+    runs.push(
+      await withCpu(t, () =>
+        wrk({
+          port: t.listen.http,
+          seconds: SETTINGS.seconds,
+          connections: 50,
+          close: true,
+          cpus: LOAD_CPUS,
+        }),
+      ),
+    );
+  }
+  return median(runs, 'rate');
+}
+
+/** Waits (at most 30 s) until `t`'s processes used under 2% of a core over half a second. */
+async function waitForIdle(t) {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && !interrupted) {
+    const pids = t.pids();
+    const before = cpuSeconds(pids);
+    await sleep(500);
+    if (cpuSeconds(pids) - before < 0.01) return;
+  }
+}
+
 /** Strait only: route change, then many routes (rate and route change again). Mutates its store. */
 async function straitExtras(t, ctx) {
   const { strait, listen } = t;
@@ -622,16 +652,8 @@ async function straitExtras(t, ctx) {
   if (interrupted) return;
   try {
     // Same warm state on both sides of the comparison: the 1-route rate is measured again
-    // right before the routes are created.
-    const before = await withCpu(t, () =>
-      wrk({
-        port: listen.http,
-        seconds: SETTINGS.seconds,
-        connections: 50,
-        close: true,
-        cpus: LOAD_CPUS,
-      }),
-    );
+    // right before the routes are created, as the median of the same number of runs.
+    const before = await medianConnRate(t);
     log(`  creating ${SETTINGS.manyRoutes} stream routes through the admin API`);
     const many = await createManyRoutes(strait, {
       count: SETTINGS.manyRoutes,
@@ -646,6 +668,9 @@ async function straitExtras(t, ctx) {
     log(
       `  ${many.created} routes in ${many.createSeconds.toFixed(1)} s (${many.writesPerSecond.toFixed(0)} writes/s)`,
     );
+    // Creating the routes leaves work behind (collections, the store's file); the rate is
+    // measured once the process is idle again, after the same warm-up as every figure.
+    await waitForIdle(t);
     await wrk({
       port: listen.http,
       seconds: SETTINGS.warmupSeconds,
@@ -653,15 +678,7 @@ async function straitExtras(t, ctx) {
       close: true,
       cpus: LOAD_CPUS,
     });
-    many.connRate = await withCpu(t, () =>
-      wrk({
-        port: listen.http,
-        seconds: SETTINGS.seconds,
-        connections: 50,
-        close: true,
-        cpus: LOAD_CPUS,
-      }),
-    );
+    many.connRate = await medianConnRate(t);
     log(
       `  strait-1 connRate with ${many.created} routes: ${many.connRate.error ?? `${many.connRate.rate.toFixed(0)}/s`} (just before: ${before.error ?? `${before.rate.toFixed(0)}/s`})`,
     );

@@ -857,7 +857,7 @@ export function renderReport(results) {
   out.push('');
   const many = strait?.extras?.manyRoutes;
   out.push(
-    `${num(meta.settings.manyRoutes)} routes that never match (same server_port as the benchmark listener, distinct remote_addr /32s in 127.64.0.0/10) are POSTed through the admin API (${meta.settings.routeConcurrency} requests in flight), the matching route is moved to the end of the route order, and the connection-rate test is rerun (compared with the same test run just before the routes were created, in the same process), then the route-change test (${meta.settings.manyRoutesChangeTrials} trials) with all those routes stored.`,
+    `${num(meta.settings.manyRoutes)} routes that never match (same server_port as the benchmark listener, distinct remote_addr /32s in 127.64.0.0/10) are POSTed through the admin API (${meta.settings.routeConcurrency} requests in flight), the matching route is moved to the end of the route order, and the connection-rate test is rerun once the process is idle again (compared with the same test run just before the routes were created, in the same process; each side is the median of ${meta.settings.repeats} runs), then the route-change test (${meta.settings.manyRoutesChangeTrials} trials) with all those routes stored.`,
   );
   out.push('');
   if (many && !many.error) {

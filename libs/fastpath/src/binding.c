@@ -15,7 +15,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -318,17 +320,35 @@ static void flush_events(fp_loop *l) {
 
 /* ------------------------------------------------------------------ loop methods */
 
+/* The bound listener as JavaScript sees it: { listenerId, port, address }. */
+static napi_value bound_listener(napi_env env, int id, int port, const char *address) {
+  napi_value result, value;
+  CHECK(napi_create_object(env, &result));
+  napi_create_uint32(env, (uint32_t)id, &value);
+  napi_set_named_property(env, result, "listenerId", value);
+  napi_create_int32(env, port, &value);
+  napi_set_named_property(env, result, "port", value);
+  napi_create_string_utf8(env, address, NAPI_AUTO_LENGTH, &value);
+  napi_set_named_property(env, result, "address", value);
+  return result;
+}
+
+// listenTcp(host, port, { backlog, reusePort, ipv6Only, fd }): binds and listens, or with `fd`
+// polls a copy of that listening socket (shared with other processes; host and port only name it
+// in errors).
 static napi_value m_listen_tcp(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3] = {NULL, NULL, NULL};
   binding_t *b = args(env, info, &argc, argv);
   if (b == NULL) return NULL;
   if (b->loop.shut) return throw_type(env, "the fast path loop is shut down");
-  double port, backlog = DEFAULT_BACKLOG, reuse_port = 0, ipv6_only = 0;
+  double port, backlog = DEFAULT_BACKLOG, reuse_port = 0, ipv6_only = 0, shared_fd = -1;
   if (argc < 2 || !get_number(env, argv[1], &port)) return throw_type(env, "port must be a number");
-  get_optional_number(env, argc > 2 ? argv[2] : NULL, "backlog", &backlog);
-  get_optional_number(env, argc > 2 ? argv[2] : NULL, "reusePort", &reuse_port);
-  get_optional_number(env, argc > 2 ? argv[2] : NULL, "ipv6Only", &ipv6_only);
+  napi_value options = argc > 2 ? argv[2] : NULL;
+  get_optional_number(env, options, "backlog", &backlog);
+  get_optional_number(env, options, "reusePort", &reuse_port);
+  get_optional_number(env, options, "ipv6Only", &ipv6_only);
+  get_optional_number(env, options, "fd", &shared_fd);
   struct sockaddr_storage addr;
   socklen_t len;
   char host[INET6_ADDRSTRLEN + 16];
@@ -338,18 +358,46 @@ static napi_value m_listen_tcp(napi_env env, napi_callback_info info) {
   int bound_port = 0;
   char bound[INET6_ADDRSTRLEN];
   const char *syscall = "listen";
-  int id = fp_listen(&b->loop, (struct sockaddr *)&addr, len, (int)backlog, reuse_port != 0,
-                     ipv6_only != 0, &bound_port, bound, sizeof(bound), &syscall);
+  int id;
+  if (shared_fd >= 0) {
+    syscall = "dup";
+    int fd = fcntl((int)shared_fd, F_DUPFD_CLOEXEC, 0);
+    id = fd < 0 ? -errno
+                : fp_adopt_listener(&b->loop, fd, 1, &bound_port, bound, sizeof(bound), &syscall);
+    if (fd >= 0 && id < 0) close(fd);
+  } else {
+    id = fp_listen(&b->loop, (struct sockaddr *)&addr, len, (int)backlog, reuse_port != 0,
+                   ipv6_only != 0, &bound_port, bound, sizeof(bound), &syscall);
+  }
   fp_after_api(&b->loop);
   if (id < 0) return throw_system(env, -id, syscall, host, (int)port);
-  napi_value result, value;
-  CHECK(napi_create_object(env, &result));
-  napi_create_uint32(env, (uint32_t)id, &value);
-  napi_set_named_property(env, result, "listenerId", value);
-  napi_create_int32(env, bound_port, &value);
-  napi_set_named_property(env, result, "port", value);
-  napi_create_string_utf8(env, bound, NAPI_AUTO_LENGTH, &value);
-  napi_set_named_property(env, result, "address", value);
+  return bound_listener(env, id, bound_port, bound);
+}
+
+// openTcpListenSocket(host, port, { backlog, reusePort, ipv6Only }) -> fd: a listening socket no
+// loop polls, for another process (or loop) to adopt with listenTcp's `fd`.
+static napi_value open_tcp_listen_socket(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3] = {NULL, NULL, NULL};
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  double port, backlog = DEFAULT_BACKLOG, reuse_port = 0, ipv6_only = 0;
+  if (argc < 2 || !get_number(env, argv[1], &port)) return throw_type(env, "port must be a number");
+  napi_value options = argc > 2 ? argv[2] : NULL;
+  get_optional_number(env, options, "backlog", &backlog);
+  get_optional_number(env, options, "reusePort", &reuse_port);
+  get_optional_number(env, options, "ipv6Only", &ipv6_only);
+  struct sockaddr_storage addr;
+  socklen_t len;
+  char host[INET6_ADDRSTRLEN + 16];
+  if (parse_address(env, argv[0], port, &addr, &len, host, sizeof(host)) < 0) {
+    return throw_system(env, EINVAL, "listen", host, (int)port);
+  }
+  const char *syscall = "listen";
+  int fd = fp_listen_socket((struct sockaddr *)&addr, len, (int)backlog, reuse_port != 0,
+                            ipv6_only != 0, &syscall);
+  if (fd < 0) return throw_system(env, -fd, syscall, host, (int)port);
+  napi_value result;
+  CHECK(napi_create_int32(env, fd, &result));
   return result;
 }
 
@@ -639,7 +687,11 @@ static napi_value init(napi_env env, napi_value exports) {
   CHECK(napi_create_function(env, "createUdpRelay", NAPI_AUTO_LENGTH, strait_create_udp_relay,
                              NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "createUdpRelay", fn));
-  CHECK(napi_create_uint32(env, 2, &version)); /* 2: createUdpRelay */
+  CHECK(napi_create_function(env, "openTcpListenSocket", NAPI_AUTO_LENGTH, open_tcp_listen_socket,
+                             NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "openTcpListenSocket", fn));
+  /* 2: createUdpRelay; 3: openTcpListenSocket and listenTcp's `fd` */
+  CHECK(napi_create_uint32(env, 3, &version));
   CHECK(napi_set_named_property(env, exports, "abiVersion", version));
   return exports;
 }

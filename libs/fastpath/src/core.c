@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -443,16 +444,87 @@ static fp_listener *find_listener(fp_loop *l, uint32_t id) {
   return NULL;
 }
 
+/*
+ * Level-triggered: what one readiness does not accept stays signalled. A listener bound here is in
+ * the loop's own epoll set. A shared one is in libuv's: EPOLLEXCLUSIVE wakes one of the processes
+ * blocked on the socket rather than all of them, and only a process blocked in epoll_wait on that
+ * very set counts as waiting (the kernel does not look through a nested set), so the socket is
+ * added to the set libuv sleeps on, tagged with the wake handle's descriptor, which libuv then
+ * reports readable. libuv itself never learns of the socket, so it never re-registers it (it could
+ * not: EPOLLEXCLUSIVE registrations cannot be modified).
+ */
 static int listener_watch(fp_loop *l, fp_listener *listener) {
   struct epoll_event ev;
-  ev.events = EPOLLIN; /* level-triggered: what one readiness does not accept stays signalled */
+  if (listener->wake != NULL) {
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    ev.data.u64 = 0;
+    ev.data.fd = listener->wake->efd;
+    return epoll_ctl(uv_backend_fd(l->uv), EPOLL_CTL_ADD, listener->fd, &ev);
+  }
+  ev.events = EPOLLIN;
   ev.data.u64 = ((uint64_t)listener->id << 32) | KIND_LISTENER;
   return epoll_ctl(l->epfd, EPOLL_CTL_ADD, listener->fd, &ev);
 }
 
-int fp_listen(fp_loop *l, const struct sockaddr *addr, socklen_t len, int backlog,
-              int reuse_port, int ipv6_only, int *port_out, char *addr_out, size_t addr_len,
-              const char **syscall) {
+/* Removed explicitly: a registration lasts while the socket is open in any process, so closing
+ * this process's descriptor of a shared socket would leave it in the set. */
+static void listener_unwatch(fp_loop *l, fp_listener *listener) {
+  int epfd = listener->wake != NULL ? uv_backend_fd(l->uv) : l->epfd;
+  (void)epoll_ctl(epfd, EPOLL_CTL_DEL, listener->fd, NULL);
+}
+
+static void on_listener(fp_loop *l, fp_listener *listener);
+
+static void on_wake(uv_poll_t *handle, int status, int events) {
+  (void)status;
+  (void)events;
+  fp_wake *wake = handle->data;
+  fp_loop *l = wake->loop;
+  fp_listener *listener = find_listener(l, wake->listener_id);
+  if (listener != NULL && !listener->paused) on_listener(l, listener);
+  fp_settle(l);
+}
+
+static void on_wake_closed(uv_handle_t *handle) {
+  fp_wake *wake = handle->data;
+  close(wake->efd);
+  free(wake);
+}
+
+static fp_wake *wake_open(fp_loop *l, uint32_t listener_id) {
+  fp_wake *wake = calloc(1, sizeof(*wake));
+  if (wake == NULL) return NULL;
+  wake->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake->efd < 0 || uv_poll_init(l->uv, &wake->poll, wake->efd) != 0) {
+    if (wake->efd >= 0) close(wake->efd);
+    free(wake);
+    return NULL;
+  }
+  wake->loop = l;
+  wake->listener_id = listener_id;
+  wake->poll.data = wake;
+  uv_poll_start(&wake->poll, UV_READABLE, on_wake);
+  /* The loop's own handle keeps the process alive for its listeners (update_ref). */
+  uv_unref((uv_handle_t *)&wake->poll);
+  return wake;
+}
+
+static void wake_close(fp_wake *wake) {
+  if (wake == NULL) return;
+  uv_poll_stop(&wake->poll);
+  uv_close((uv_handle_t *)&wake->poll, on_wake_closed);
+}
+
+/* Stops polling a listener and closes its socket (this process's descriptor of it). */
+static void listener_close(fp_loop *l, fp_listener *listener) {
+  if (!listener->paused) listener_unwatch(l, listener);
+  close(listener->fd);
+  wake_close(listener->wake);
+  listener->wake = NULL;
+}
+
+int fp_listen_socket(const struct sockaddr *addr, socklen_t len, int backlog, int reuse_port,
+                     int ipv6_only, const char **syscall) {
   int one = 1;
   *syscall = "socket";
   int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -469,38 +541,7 @@ int fp_listen(fp_loop *l, const struct sockaddr *addr, socklen_t len, int backlo
   if (bind(fd, addr, len) < 0) goto fail;
   *syscall = "listen";
   if (listen(fd, backlog) < 0) goto fail;
-  struct sockaddr_storage bound;
-  socklen_t bound_len = sizeof(bound);
-  *syscall = "getsockname";
-  if (getsockname(fd, (struct sockaddr *)&bound, &bound_len) < 0) goto fail;
-  /* The listener's own spelling is not unwrapped (as net.Server.address()). */
-  if (bound.ss_family == AF_INET) {
-    const struct sockaddr_in *in = (const struct sockaddr_in *)&bound;
-    *port_out = ntohs(in->sin_port);
-    inet_ntop(AF_INET, &in->sin_addr, addr_out, (socklen_t)addr_len);
-  } else {
-    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&bound;
-    *port_out = ntohs(in6->sin6_port);
-    inet_ntop(AF_INET6, &in6->sin6_addr, addr_out, (socklen_t)addr_len);
-  }
-  if (l->nlisteners == l->cap_listeners) {
-    l->cap_listeners = l->cap_listeners ? l->cap_listeners * 2 : 8;
-    l->listeners = xrealloc(l->listeners, l->cap_listeners * sizeof(fp_listener));
-  }
-  fp_listener *listener = &l->listeners[l->nlisteners];
-  memset(listener, 0, sizeof(*listener));
-  listener->id = l->next_listener_id++;
-  listener->fd = fd;
-  if (addr->sa_family == AF_INET) {
-    listener->wildcard = ((const struct sockaddr_in *)addr)->sin_addr.s_addr == htonl(INADDR_ANY);
-  } else {
-    listener->wildcard =
-        IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)addr)->sin6_addr) ? 1 : 0;
-  }
-  *syscall = "epoll_ctl";
-  if (listener_watch(l, listener) < 0) goto fail;
-  l->nlisteners++;
-  return (int)listener->id;
+  return fd;
 fail : {
   int err = errno;
   close(fd);
@@ -508,16 +549,80 @@ fail : {
 }
 }
 
+int fp_adopt_listener(fp_loop *l, int fd, int shared, int *port_out, char *addr_out,
+                      size_t addr_len, const char **syscall) {
+  struct sockaddr_storage bound;
+  socklen_t bound_len = sizeof(bound);
+  *syscall = "getsockname";
+  if (getsockname(fd, (struct sockaddr *)&bound, &bound_len) < 0) return -errno;
+  int accepting = 0;
+  socklen_t accepting_len = sizeof(accepting);
+  *syscall = "getsockopt";
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &accepting_len) < 0) return -errno;
+  if (!accepting || (bound.ss_family != AF_INET && bound.ss_family != AF_INET6)) return -EINVAL;
+  /* Accepted sockets inherit O_NONBLOCK through accept4 flags; the listener itself must not
+   * block either (a socket handed over by another process may be blocking). */
+  *syscall = "fcntl";
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)) {
+    return -errno;
+  }
+  /* The listener's own spelling is not unwrapped (as net.Server.address()). */
+  fp_listener listener;
+  memset(&listener, 0, sizeof(listener));
+  listener.fd = fd;
+  if (bound.ss_family == AF_INET) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)&bound;
+    *port_out = ntohs(in->sin_port);
+    inet_ntop(AF_INET, &in->sin_addr, addr_out, (socklen_t)addr_len);
+    listener.wildcard = in->sin_addr.s_addr == htonl(INADDR_ANY);
+  } else {
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&bound;
+    *port_out = ntohs(in6->sin6_port);
+    inet_ntop(AF_INET6, &in6->sin6_addr, addr_out, (socklen_t)addr_len);
+    listener.wildcard = IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr) ? 1 : 0;
+  }
+  listener.id = l->next_listener_id;
+  if (shared) {
+    *syscall = "eventfd";
+    listener.wake = wake_open(l, listener.id);
+    if (listener.wake == NULL) return -ENOMEM;
+  }
+  *syscall = "epoll_ctl";
+  if (listener_watch(l, &listener) < 0) {
+    int err = errno;
+    wake_close(listener.wake);
+    return -err;
+  }
+  l->next_listener_id++;
+  if (l->nlisteners == l->cap_listeners) {
+    l->cap_listeners = l->cap_listeners ? l->cap_listeners * 2 : 8;
+    l->listeners = xrealloc(l->listeners, l->cap_listeners * sizeof(fp_listener));
+  }
+  l->listeners[l->nlisteners++] = listener;
+  return (int)listener.id;
+}
+
+int fp_listen(fp_loop *l, const struct sockaddr *addr, socklen_t len, int backlog,
+              int reuse_port, int ipv6_only, int *port_out, char *addr_out, size_t addr_len,
+              const char **syscall) {
+  int fd = fp_listen_socket(addr, len, backlog, reuse_port, ipv6_only, syscall);
+  if (fd < 0) return fd;
+  int id = fp_adopt_listener(l, fd, 0, port_out, addr_out, addr_len, syscall);
+  if (id < 0) close(fd);
+  return id;
+}
+
 int fp_close_listener(fp_loop *l, uint32_t id) {
   fp_listener *listener = find_listener(l, id);
   if (listener == NULL) return 0;
-  close(listener->fd); /* also leaves the epoll set */
+  listener_close(l, listener);
   *listener = l->listeners[--l->nlisteners];
   return 1;
 }
 
 static void pause_listener(fp_loop *l, fp_listener *listener) {
-  (void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, listener->fd, NULL);
+  listener_unwatch(l, listener);
   listener->paused = 1;
   listener->resume_at = now_ms(l) + ACCEPT_PAUSE_MS;
 }
@@ -1017,7 +1122,7 @@ void fp_loop_shutdown(fp_loop *l, void (*on_closed)(fp_loop *loop)) {
     }
   }
   free_dead(l);
-  for (uint32_t i = 0; i < l->nlisteners; i++) close(l->listeners[i].fd);
+  for (uint32_t i = 0; i < l->nlisteners; i++) listener_close(l, &l->listeners[i]);
   l->nlisteners = 0;
   while (l->buf_pool != NULL) {
     fp_buf *p = l->buf_pool;

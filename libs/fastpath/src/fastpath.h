@@ -92,12 +92,26 @@ typedef struct fp_conn {
   struct fp_conn *next_dead;
 } fp_conn;
 
+/*
+ * A shared listener's wake-up: libuv's own epoll set holds the listening socket with
+ * EPOLLEXCLUSIVE, tagged with the descriptor of this never-signalled eventfd, so libuv calls this
+ * handle's callback when the socket is readable (see listener_watch). Allocated apart from the
+ * listener array, which moves when it grows; freed by its close callback.
+ */
+typedef struct {
+  uv_poll_t poll;
+  int efd;
+  struct fp_loop *loop;
+  uint32_t listener_id;
+} fp_wake;
+
 typedef struct {
   uint32_t id;
   int fd;
   uint8_t wildcard;
   uint8_t paused; /* accept hit EMFILE/ENFILE: not polled until resume_at */
   uint64_t resume_at;
+  fp_wake *wake; /* a socket shared with other processes (adopted); NULL when bound here */
 } fp_listener;
 
 typedef struct {
@@ -167,7 +181,17 @@ int fp_loop_init(fp_loop *loop, uv_loop_t *uv, uint32_t buf_size, int copy_mode)
 /* Closes every socket, pipe and the epoll set, and closes the uv handles; `on_closed` runs once
  * all three handles are closed (the loop memory may be freed then). */
 void fp_loop_shutdown(fp_loop *loop, void (*on_closed)(fp_loop *loop));
-/* Returns the listener id (> 0), or -errno; `syscall` names the failing call. */
+/* A bound, listening, non-blocking socket that no loop polls yet: the fd, or -errno. */
+int fp_listen_socket(const struct sockaddr *addr, socklen_t len, int backlog, int reuse_port,
+                     int ipv6_only, const char **syscall);
+/* Polls a listening socket from now on and owns it (closed with the listener): the listener id
+ * (> 0), or -errno (-EINVAL for a socket that is not a listening TCP socket). `shared`: other
+ * processes poll the same socket, and of those waiting only one is woken per connection
+ * (EPOLLEXCLUSIVE). */
+int fp_adopt_listener(fp_loop *loop, int fd, int shared, int *port_out, char *addr_out,
+                      size_t addr_len, const char **syscall);
+/* fp_listen_socket + fp_adopt_listener. Returns the listener id (> 0), or -errno; `syscall` names
+ * the failing call. */
 int fp_listen(fp_loop *loop, const struct sockaddr *addr, socklen_t len, int backlog,
               int reuse_port, int ipv6_only, int *port_out, char *addr_out, size_t addr_len,
               const char **syscall);

@@ -64,6 +64,12 @@ export interface ListenTcpOptions {
   reusePort?: boolean;
   /** IPV6_V6ONLY for an IPv6 address. */
   ipv6Only?: boolean;
+  /**
+   * listenTcp only: poll a copy of this listening socket (from openTcpListenSocket, possibly in
+   * another process) instead of binding; host and port then only name it in errors. Processes
+   * polling one socket take turns by who accepts first: a busy or stuck one takes none.
+   */
+  fd?: number;
 }
 
 export interface BoundTcpListener {
@@ -216,6 +222,11 @@ export interface UdpRelay {
 export interface FastpathBinding {
   createLoop(onEvent: FastpathEventHandler, options?: CreateLoopOptions): FastpathLoop;
   createUdpRelay(onEvent: UdpRelayEventHandler): UdpRelay;
+  /**
+   * A bound, listening TCP socket that nothing polls yet: its file descriptor, for processes
+   * that share one listener (each adopts it with listenTcp's `fd`). Errors as listenTcp's.
+   */
+  openTcpListenSocket(host: string, port: number, options?: ListenTcpOptions): number;
   readonly abiVersion: number;
 }
 
@@ -262,7 +273,7 @@ function tryLoad(): { binding: FastpathBinding | undefined; reason?: string } {
     const module = { exports: {} as Partial<FastpathBinding> };
     process.dlopen(module, ADDON_PATH);
     const binding = module.exports;
-    if (typeof binding.createLoop !== 'function' || binding.abiVersion !== 2) {
+    if (typeof binding.createLoop !== 'function' || binding.abiVersion !== 3) {
       return { binding: undefined, reason: 'the addon does not match this loader (rebuild it)' };
     }
     return { binding: binding as FastpathBinding };

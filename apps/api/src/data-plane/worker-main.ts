@@ -2,14 +2,16 @@
  * A data-plane worker process (`strait.workers` > 1): one ProxyEngine with the stream plugins,
  * fed by the API process over IPC (worker-protocol.ts). No Nest, no TypeORM, no YAML: only the
  * engine, the store view and mapper, and the observer. Started by WorkerPool through node:cluster
- * (SCHED_NONE), so `engine.listen()` here shares the API process's TCP listening sockets and
- * every worker accepts on them directly.
+ * (SCHED_NONE): every worker accepts directly on the API process's TCP listening sockets, the
+ * native-path ones received over the channel before `init`, the others through node:cluster.
  */
 import { FieldEncryption } from '../crypto/field-encryption';
 import { PrivateKeyFields } from '../crypto/private-key-fields';
 import { JsonLogger } from '../logging/json-logger';
+import * as net from 'node:net';
 import { EngineHost, type HostLogger } from '../proxy-runtime/engine-host';
 import type { ConnectionRow } from './data-plane';
+import { sharedSocketKey } from './shared-listen-sockets';
 import {
   connectionIdsFor,
   type PrimaryMessage,
@@ -23,6 +25,8 @@ import {
 const PIPE_BUF = 4096;
 
 let settings: WorkerSettings | undefined;
+/** Listening sockets the API process shares with every worker, by sharedSocketKey, until listen. */
+const sharedSockets = new Map<string, net.Socket>();
 let host: EngineHost | undefined;
 let draining: Promise<void> | undefined;
 
@@ -51,7 +55,7 @@ async function init(message: PrimaryMessage & { type: 'init' }): Promise<void> {
     nodeId: received.nodeId,
     connectionIds: connectionIdsFor(received.index, received.count, received.generation),
     maxStdoutWriteBytes: PIPE_BUF,
-    reusePort: true,
+    sharedListenSocket: (spec) => descriptorOf(sharedSockets.get(sharedSocketKey(spec))),
     privateKeys: new PrivateKeyFields(new FieldEncryption(received.keyring)),
     logger: loggerFactory(json, received.index),
   });
@@ -75,7 +79,36 @@ async function init(message: PrimaryMessage & { type: 'init' }): Promise<void> {
       type: 'failed',
       error: { message: failed.message ?? String(error), code: failed.code },
     });
+  } finally {
+    // The engine polls its own copies now; the API process keeps the sockets open.
+    for (const socket of sharedSockets.values()) socket.destroy();
+    sharedSockets.clear();
   }
+}
+
+/** The libuv handle under a net.Socket (not public API, stable since Node 0.x). */
+type SocketHandle = { fd?: number; readStop?: () => number } | undefined;
+
+function handleOf(socket: net.Socket | undefined): SocketHandle {
+  return (socket as unknown as { _handle?: SocketHandle } | undefined)?._handle;
+}
+
+/**
+ * A received socket arrives as a net.Socket that has asked to read. For a listening socket that
+ * read would fail once a connection is queued, so it is stopped at once, in the turn the handle
+ * arrived in, before the event loop polls it. An error anyway only closes this copy: listen then
+ * fails and the API process restarts the worker.
+ */
+function keepSharedSocket(key: string, socket: net.Socket): void {
+  handleOf(socket)?.readStop?.();
+  socket.on('error', () => sharedSockets.delete(key));
+  sharedSockets.set(key, socket);
+}
+
+/** The descriptor the addon dups to poll the same socket (Linux). */
+function descriptorOf(socket: net.Socket | undefined): number | undefined {
+  const fd = handleOf(socket)?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 
 const queries: {
@@ -132,8 +165,11 @@ function drain(timeoutMs: number): Promise<void> {
   return draining;
 }
 
-process.on('message', (message: PrimaryMessage) => {
+process.on('message', (message: PrimaryMessage, handle?: unknown) => {
   switch (message.type) {
+    case 'listen-socket':
+      if (handle instanceof net.Socket) keepSharedSocket(message.key, handle);
+      break;
     case 'init':
       void init(message);
       break;

@@ -365,7 +365,7 @@ describe('data-plane workers (strait.workers: 2)', () => {
     await closeAll(await connectionsOnBothWorkers('three'));
   });
 
-  it('answers a write after the acknowledgement timeout when a worker is stuck', async () => {
+  it('answers a write after the acknowledgement timeout when a worker is stuck, and gives it no connection', async () => {
     const [stuck] = dataPlane.workers();
     process.kill(stuck.pid as number, 'SIGSTOP');
     try {
@@ -374,6 +374,13 @@ describe('data-plane workers (strait.workers: 2)', () => {
       const waited = Date.now() - started;
       assert.equal(put.status, 200);
       assert.ok(waited >= 1900 && waited < 4000, `answered after ${waited} ms`);
+      // The workers share one accept queue and a stuck worker does not wait on it: the other one
+      // serves every new connection (with a socket per worker, about half would hang).
+      const served = await Promise.all(Array.from({ length: 20 }, () => greeting(tcpPort)));
+      for (const { socket, line } of served) {
+        assert.equal(line, 'four');
+        socket.destroy();
+      }
     } finally {
       process.kill(stuck.pid as number, 'SIGCONT');
     }

@@ -1,6 +1,5 @@
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import {
-  formatHostPort,
   type BoundListener,
   type ConnectionContext,
   type HandshakeStats,
@@ -9,9 +8,7 @@ import {
   type UpstreamHealth,
 } from '@strait/proxy';
 import cluster, { type Worker } from 'node:cluster';
-import * as net from 'node:net';
 import { join } from 'node:path';
-import { getSystemErrorMap } from 'node:util';
 import { AdminError } from '../common/admin-error';
 import type { ListenerEntry, StraitConfig } from '../config/strait-config';
 import type { PrivateKeyFields } from '../crypto/private-key-fields';
@@ -37,6 +34,7 @@ import {
   type WorkerStatus,
 } from './data-plane';
 import { listenerStatusRows, STORE_ACTIONS } from './listener-status';
+import { SharedListenSockets } from './shared-listen-sockets';
 import {
   mergeHandshakeStats,
   mergeHealth,
@@ -133,8 +131,9 @@ interface Slot {
 
 /**
  * `strait.workers` > 1: the data plane runs in that many worker processes (worker-main.ts) forked
- * through node:cluster with SCHED_NONE, so each worker's `engine.listen()` gets the primary's
- * shared TCP listening socket and accepts on it directly (nothing is routed through this process).
+ * through node:cluster with SCHED_NONE. Every worker accepts on the same TCP listening sockets
+ * directly (nothing is routed through this process): the native-path ones are opened here and sent
+ * to each worker (shared-listen-sockets.ts), the others are node:cluster's shared handles.
  * UDP listeners are bound in exactly one worker each (listener i in worker i mod N), so a client's
  * session always stays in one worker.
  *
@@ -160,6 +159,7 @@ export class WorkerPool extends DataPlane implements OnApplicationBootstrap, OnA
   private queryId = 0;
   private started = false;
   private stopping = false;
+  private shared?: SharedListenSockets;
   private draining?: Promise<void>;
   /**
    * Counters of workers that exited, as last reported: added to the live workers' sums so the
@@ -208,7 +208,7 @@ export class WorkerPool extends DataPlane implements OnApplicationBootstrap, OnA
     await this.store.read(async (session) => {
       for (const kind of RESOURCE_KINDS) this.view.load(kind, await session.list(kind));
     });
-    await assertListenersFree(this.config.listeners);
+    this.shared = SharedListenSockets.open(this.config.listeners);
     setUpCluster(this.entry);
     for (const slot of this.slots) this.fork(slot);
     const outcomes = await Promise.all(
@@ -357,6 +357,7 @@ export class WorkerPool extends DataPlane implements OnApplicationBootstrap, OnA
         error: String(error),
       }),
     );
+    this.shared?.sendTo(worker);
     this.send(worker, { type: 'init', settings, snapshot: this.snapshot() });
   }
 
@@ -490,6 +491,8 @@ export class WorkerPool extends DataPlane implements OnApplicationBootstrap, OnA
   /** Asks every worker to drain (0: close everything now) and waits for them to exit. */
   private async stopAll(drainTimeoutMs: number): Promise<void> {
     this.stopping = true;
+    // The workers' copies keep the sockets open until each has stopped accepting.
+    this.shared?.close();
     const exits: Promise<void>[] = [];
     for (const slot of this.slots) {
       clearTimeout(slot.restartTimer);
@@ -728,43 +731,6 @@ function setUpCluster(entry: string): void {
     ),
     silent: false,
   });
-}
-
-/**
- * Binds every TCP listener once here, exclusively, and closes it again before the workers start.
- * Workers whose engine binds its own sockets with SO_REUSEPORT (the native fast path) would
- * otherwise share a port with another process that also uses SO_REUSEPORT (a second Strait on the
- * same ports) instead of failing; this turns any listener already there into the usual ERR_BIND,
- * named by its config key, before anything serves.
- */
-export async function assertListenersFree(listeners: readonly ListenerEntry[]): Promise<void> {
-  for (const entry of listeners) {
-    if (entry.protocol !== 'tcp') continue;
-    const server = net.createServer();
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(
-          { host: entry.host, port: entry.port, ipv6Only: net.isIPv6(entry.host), exclusive: true },
-          () => resolve(),
-        );
-      });
-    } catch (error) {
-      const errno = (error as NodeJS.ErrnoException).errno;
-      const reason =
-        (errno === undefined ? undefined : getSystemErrorMap().get(errno)?.[1]) ??
-        (error as NodeJS.ErrnoException).code ??
-        String(error);
-      throw Object.assign(
-        new Error(
-          `${entry.configKey}: cannot listen on tcp ${formatHostPort(entry.host, entry.port)}: ${reason}`,
-          { cause: error },
-        ),
-        { code: 'ERR_BIND' },
-      );
-    }
-    await new Promise((resolve) => server.close(resolve));
-  }
 }
 
 /** `promise`'s value, or `fallback()` once `ms` have passed. */

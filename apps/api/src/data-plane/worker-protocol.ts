@@ -16,7 +16,8 @@ import type { ConnectionRow } from './data-plane';
  * The IPC protocol between the API process (primary) and its data-plane workers: JSON messages
  * over the cluster channel, in order.
  *
- *   primary -> worker   init (settings, full store snapshot) once; changes (seq) for every
+ *   primary -> worker   listen-socket (with a listening socket) per shared native listener,
+ *                       then init (settings, full store snapshot) once; changes (seq) for every
  *                       committed store change, batched per tick; query (id); drain
  *   worker -> primary   ready (bound listeners) or failed (bind error); applied (seq) once a
  *                       batch is in force; reply (id); health and listener-error events
@@ -63,6 +64,8 @@ export interface WorkerQueries {
 export type WorkerQueryName = keyof WorkerQueries;
 
 export type PrimaryMessage =
+  /** Sent with a listening socket as the handle, before `init` (shared-listen-sockets.ts). */
+  | { type: 'listen-socket'; key: string }
   | { type: 'init'; settings: WorkerSettings; snapshot: StoreSnapshot }
   | { type: 'changes'; seq: number; changes: StoreChangeEvent[] }
   | { type: 'query'; id: number; op: WorkerQueryName; args: unknown }

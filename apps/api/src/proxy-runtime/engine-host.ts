@@ -4,7 +4,7 @@ import {
   type BoundListener,
   type ConnectionContext,
   type ConnectionIdSequence,
-  type CreateProxyEngineOptions,
+  type ListenerSpec,
   type PluginPipeline,
   type ProxyConfig,
   type ProxyEngine,
@@ -54,11 +54,11 @@ export interface EngineHostOptions {
   /** See EngineObserverOptions. */
   maxStdoutWriteBytes?: number;
   /**
-   * Data-plane workers: listeners the engine binds itself (the native fast path of libs/fastpath)
-   * use SO_REUSEPORT, so every worker opens its own socket on the shared port. Listeners bound
-   * through node:net are shared through node:cluster instead and ignore this.
+   * Data-plane workers: the listening sockets of native-path TCP listeners, opened once by the API
+   * process and received here (see CreateProxyEngineOptions.sharedListenSocket). Listeners bound
+   * through node:net are shared through node:cluster instead.
    */
-  reusePort?: boolean;
+  sharedListenSocket?: (spec: ListenerSpec) => number | undefined;
   privateKeys: PrivateKeyFields;
   logger: (context: string) => HostLogger;
 }
@@ -98,14 +98,12 @@ export class EngineHost {
         error: (msg, fields) => pluginLogger.error({ msg, ...fields }),
       },
     });
-    // Typed loosely on purpose: `reusePort` only exists with the native fast path built in.
-    const engineOptions: CreateProxyEngineOptions & { reusePort?: boolean } = {
+    this.engine = createProxyEngine({
       ...options.engine,
       prereadPipeline: this.plugins,
       connectionIds: options.connectionIds,
-    };
-    if (options.reusePort) engineOptions.reusePort = true;
-    this.engine = createProxyEngine(engineOptions);
+      sharedListenSocket: options.sharedListenSocket,
+    });
     this.observer = new EngineObserver(this.engine, {
       accessLog: options.accessLog,
       nodeId: options.nodeId,

@@ -26,5 +26,6 @@ export type {
 } from './preread';
 export type { UpstreamConnector } from './upstream-connector';
 export { formatHostPort, listenerId } from './addresses';
+export { openSharedListenSocket } from './shared-listen-socket';
 export { scanProxyHeader, MAX_PROXY_V1_LENGTH, MAX_PROXY_V2_LENGTH } from './proxy-protocol';
 export type { ProxiedAddresses, ProxyHeaderScan } from './proxy-protocol';

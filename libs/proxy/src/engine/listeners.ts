@@ -55,6 +55,14 @@ export async function openListeners(
   throw failure;
 }
 
+/**
+ * Whether `spec` is served by the native fast path when the addon is on: plain TCP (no tls, no
+ * proxyProtocol), the listeners native-tcp-front.ts takes.
+ */
+export function isNativeTcpSpec(spec: ListenerSpec): boolean {
+  return spec.protocol === 'tcp' && !spec.tls && !spec.proxyProtocol;
+}
+
 export function openListener(spec: ListenerSpec, hooks: ListenerHooks): Promise<OpenListener> {
   if (spec.protocol === 'udp' && (spec.tls || spec.proxyProtocol)) {
     // TCP listeners with tls/proxyProtocol are bound like any other and their connections go
@@ -71,9 +79,9 @@ export function openListener(spec: ListenerSpec, hooks: ListenerHooks): Promise<
   const native =
     spec.protocol === 'udp'
       ? hooks.openNativeUdp
-      : spec.tls || spec.proxyProtocol
-        ? undefined
-        : hooks.openNativeTcp;
+      : isNativeTcpSpec(spec)
+        ? hooks.openNativeTcp
+        : undefined;
   if (native) {
     try {
       const opened = native(spec);
@@ -85,7 +93,7 @@ export function openListener(spec: ListenerSpec, hooks: ListenerHooks): Promise<
   return spec.protocol === 'udp' ? openUdpListener(spec, hooks) : openTcpListener(spec, hooks);
 }
 
-function bindError(spec: ListenerSpec, cause: unknown): ProxyError {
+export function bindError(spec: ListenerSpec, cause: unknown): ProxyError {
   // The spec travels with the error so the caller can name where it was configured.
   return Object.assign(
     new ProxyError(

@@ -54,8 +54,8 @@ export interface NativeListenerRecord {
 export interface NativeTcpFrontOptions {
   /** Every connection needs the JavaScript connector (a test-injected connectUpstream). */
   customConnector: boolean;
-  /** Bind with SO_REUSEPORT, so that several processes can listen on one port. */
-  reusePort: boolean;
+  /** A listening socket to poll instead of binding (see CreateProxyEngineOptions). */
+  sharedListenSocket?: (spec: ListenerSpec) => number | undefined;
   listenerError(listener: BoundListener, error: Error): void;
 }
 
@@ -103,11 +103,13 @@ export class NativeTcpFront {
 
   /** Binds synchronously; throws the system error (EADDRINUSE...) for listeners.ts to report. */
   open(spec: ListenerSpec): OpenListener {
-    const { listenerId, port, address } = this.loop.listenTcp(spec.host, spec.port, {
+    const fd = this.options.sharedListenSocket?.(spec);
+    const { listenerId, port, address } = this.loop.listenTcp(
+      spec.host,
+      spec.port,
       // As the JavaScript listener: `0.0.0.0:P` and `[::]:P` can be two listeners.
-      ipv6Only: net.isIPv6(spec.host),
-      reusePort: this.options.reusePort,
-    });
+      fd === undefined ? { ipv6Only: net.isIPv6(spec.host) } : { fd },
+    );
     const record: NativeListenerRecord = {
       bound: boundListener(spec, { address, port }),
       listenerId,

@@ -1,10 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type * as net from 'node:net';
+import { closeSync } from 'node:fs';
 import * as tls from 'node:tls';
 import { fastpathDisabledByEnv, loadFastpath } from '@strait/fastpath';
 import type { ConnectionInfo } from './connection-events';
 import { createProxyEngine } from './proxy-engine';
+import { openSharedListenSocket } from './shared-listen-socket';
 import {
   config,
   exchange,
@@ -259,33 +261,54 @@ describe('native fast path in the engine', () => {
     assert.equal((await closed.nth(1)).node, `localhost:${b1.port}`);
   });
 
-  it('lets engines share a port with reusePort', { skip: needsAddon }, async (t) => {
+  it('lets engines share one listening socket', { skip: needsAddon }, async (t) => {
     const b1 = await serve(t, startTaggedEchoServer('B1'));
-    const first = await startEngine(t, undefined, { fastpath: true, reusePort: true });
+    const spec = { protocol: 'tcp' as const, host: LOOPBACK, port: 0 };
+    const fd = openSharedListenSocket(spec);
+    assert.ok(fd !== undefined);
+    t.after(() => closeSync(fd));
+    const shared = { fastpath: true, sharedListenSocket: () => fd };
+    const first = await startEngine(t, [spec], shared);
+    const second = await startEngine(t, [spec], shared);
     const port = first.bound[0].port;
-    const second = await startEngine(t, [{ protocol: 'tcp', host: LOOPBACK, port }], {
-      fastpath: true,
-      reusePort: true,
-    });
+    assert.equal(second.bound[0].port, port);
     for (const { engine } of [first, second]) {
       engine.apply(config({ id: '1', upstream: upstream('u1', [node(b1.port)]) }));
     }
-    const results = await withDeadline(
-      Promise.all(Array.from({ length: 32 }, () => exchange(port, 'r'))),
-      5000,
-      '32 exchanges',
-    );
+    const exchanges = (count: number) =>
+      withDeadline(
+        Promise.all(Array.from({ length: count }, () => exchange(port, 'r'))),
+        5000,
+        `${count} exchanges`,
+      );
+    const results = await exchanges(16);
     assert.ok(results.every((result) => result.data.toString() === 'B1\nr'));
     await waitFor(
-      () => first.closed.events.length + second.closed.events.length === 32,
+      () => first.closed.events.length + second.closed.events.length === 16,
       2000,
       'closed events',
     );
-    assert.ok(first.closed.events.length > 0 && second.closed.events.length > 0);
-    // Without reusePort the port is taken.
+    // An engine that stops accepting takes none: the other one serves every connection.
+    await first.engine.closeListener(first.bound[0].id);
+    const firstServed = first.closed.events.length;
+    const secondServed = second.closed.events.length;
+    const after = await exchanges(16);
+    assert.ok(after.every((result) => result.data.toString() === 'B1\nr'));
+    await waitFor(() => second.closed.events.length === secondServed + 16, 2000, 'second served');
+    assert.equal(first.closed.events.length, firstServed);
+    // The socket is taken: an engine that binds for itself cannot have the port.
     const third = createProxyEngine({ fastpath: true });
     t.after(() => third.close());
     await assert.rejects(third.listen([{ protocol: 'tcp', host: LOOPBACK, port }]), {
+      code: 'ERR_BIND',
+    });
+  });
+
+  it('refuses a shared descriptor that is not a listening socket', { skip: needsAddon }, async (t) => {
+    const b1 = await serve(t, startTaggedEchoServer('B1'));
+    const engine = createProxyEngine({ fastpath: true, sharedListenSocket: () => 0 });
+    t.after(() => engine.close());
+    await assert.rejects(engine.listen([{ protocol: 'tcp', host: LOOPBACK, port: b1.port }]), {
       code: 'ERR_BIND',
     });
   });

@@ -67,20 +67,20 @@ export interface CreateProxyEngineOptions extends ProxyEngineOptions {
    * Plain TCP listeners (no tls, no proxyProtocol) on the native fast path (libs/fastpath):
    * accept, connect, relay and close in C, every decision still here. Default: on when the addon
    * is built and loads, `STRAIT_FASTPATH` is not `off`, no `connectUpstream` is given, and this is
-   * not a node:cluster worker without `reusePort` (a worker's listeners are the primary's shared
-   * sockets, which only net.Server receives). `false` forces the JavaScript path; `true` requires
-   * the addon (ERR_FASTPATH_UNAVAILABLE otherwise), and with a `connectUpstream` every connection
-   * is handed to the JavaScript path after accept. UDP listeners with an IP address use the
-   * addon's relay whenever it is on (a worker binds its UDP listeners itself).
+   * not a node:cluster worker without `sharedListenSocket` (a worker's other listeners are the
+   * primary's shared sockets, which only net.Server receives). `false` forces the JavaScript path;
+   * `true` requires the addon (ERR_FASTPATH_UNAVAILABLE otherwise), and with a `connectUpstream`
+   * every connection is handed to the JavaScript path after accept. UDP listeners with an IP
+   * address use the addon's relay whenever it is on (a worker binds its UDP listeners itself).
    */
   fastpath?: boolean;
   /**
-   * Native TCP listeners bind with SO_REUSEPORT, so that several processes (data-plane workers)
-   * can each bind the same port and the kernel spreads connections among them. Each process binds
-   * for itself: give real ports (port 0 would get each process its own), and every process
-   * sharing a port must set it.
+   * Native TCP listeners poll this listening socket (a file descriptor from
+   * openSharedListenSocket, possibly received from another process) instead of binding their own:
+   * engines in several processes (data-plane workers) then share one accept queue. The engine
+   * polls a copy; the caller keeps and closes its own. Undefined for a spec: bound as usual.
    */
-  reusePort?: boolean;
+  sharedListenSocket?: (spec: ListenerSpec) => number | undefined;
 }
 
 export interface CloseOptions {
@@ -199,11 +199,11 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
   ): NativeTcpFront | undefined {
     if (options.fastpath === undefined) {
       if (options.connectUpstream !== undefined) return undefined;
-      if (cluster.isWorker && options.reusePort !== true) return undefined;
+      if (cluster.isWorker && options.sharedListenSocket === undefined) return undefined;
     }
     return new NativeTcpFront(binding, this.runtime, {
       customConnector: options.connectUpstream !== undefined,
-      reusePort: options.reusePort === true,
+      sharedListenSocket: options.sharedListenSocket,
       listenerError: (listener, error) =>
         this.emit('listener:error', { listenerId: listener.id, error }),
     });
