@@ -355,6 +355,22 @@ const MEASURES = [
       }),
   },
   {
+    // nginx only: the connection rate with proxy_half_close on, the FIN semantics Strait has.
+    name: 'connRateHalfClose',
+    key: 'rate',
+    run: (t) =>
+      t.ports.httpHalfClose &&
+      (() =>
+        wrk({
+          port: t.ports.httpHalfClose,
+          seconds: SETTINGS.seconds,
+          connections: 50,
+          close: true,
+          cpus: LOAD_CPUS,
+        })),
+    missing: () => 'measured for nginx only',
+  },
+  {
     name: 'ka50',
     key: 'rate',
     run: (t) => () =>
@@ -461,7 +477,14 @@ async function interleavedFigures(live) {
 /** A running target: { spec, record, ports, pids(), pinnedToProxyCore, stop(), ... }. */
 async function startProxyTarget(spec, ctx) {
   const dir = join(tempRoot, spec.id);
-  const listen = await freePorts(['http', 'iperf', 'hold', 'udp', 'tls']);
+  const listen = await freePorts([
+    'http',
+    'iperf',
+    'hold',
+    'udp',
+    'tls',
+    ...(spec.kind === 'nginx' ? ['httpHalfClose'] : []),
+  ]);
   const upstream = {
     http: ctx.ports.http,
     iperf: ctx.ports.iperf,

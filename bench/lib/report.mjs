@@ -105,6 +105,17 @@ function caveatsFor(results, byId) {
   return out;
 }
 
+/**
+ * Strait's connection rate against nginx with `proxy_half_close on` (the same FIN semantics), when
+ * that was measured; nginx's default closes both sides at the first FIN and saves a wake-up.
+ */
+function halfCloseNote(straitTarget, nginxTarget) {
+  const s = fig(straitTarget, 'connRate');
+  const h = fig(nginxTarget, 'connRateHalfClose');
+  if (!s || !h) return undefined;
+  return `against nginx with \`proxy_half_close on\` (the FIN semantics Strait has: it passes a half-close through, which nginx's default does not) ${rate(h.rate)}, ${ratio(s.rate, h.rate)}`;
+}
+
 export function renderReport(results) {
   const { meta, targets } = results;
   const byId = Object.fromEntries(targets.map((target) => [target.id, target]));
@@ -210,12 +221,10 @@ export function renderReport(results) {
     (v) => num(v, 2),
     cpuNote('GB', (f) => f.bytes / 1e9, seconds),
   );
-  higher(
-    'connRate',
-    'new connections/s',
-    (f) => f?.rate,
-    rate,
-    cpuNote('connection', (f) => f.requests, micro),
+  higher('connRate', 'new connections/s', (f) => f?.rate, rate, (sf, nf) =>
+    [cpuNote('connection', (f) => f.requests, micro)(sf, nf), halfCloseNote(strait, nginx1)]
+      .filter(Boolean)
+      .join('; '),
   );
   higher(
     'udp',
@@ -398,10 +407,12 @@ export function renderReport(results) {
       const target = name === 'tls' ? 'not set' : '≥ 1.0x';
       const ok = r === undefined ? undefined : r >= 1.0;
       perCoreRows.push([label, format(sv), format(nv), ratio(sv, nv), target, verdict(ok)]);
-      if (ok === false && name !== 'tls')
+      if (ok === false && name !== 'tls') {
+        const note = name === 'connRate' ? halfCloseNote(straitN, nginxN) : undefined;
         behind.push(
-          `With one worker per core, ${label}: Strait ${format(sv)} against nginx's ${format(nv)} (${ratio(sv, nv)}).`,
+          `With one worker per core, ${label}: Strait ${format(sv)} against nginx's ${format(nv)} (${ratio(sv, nv)})${note ? ` — ${note}` : ''}.`,
         );
+      }
     }
     const d = fig(direct, 'ka50');
     const sp = fig(straitN, 'ka50') && d ? fig(straitN, 'ka50').p99Us - d.p99Us : undefined;
@@ -648,6 +659,30 @@ export function renderReport(results) {
     ),
   );
   out.push('');
+  const halfCloseRows = [
+    [byId['nginx-1'], byId['strait-1']],
+    [byId['nginx-n'], byId['strait-n']],
+  ]
+    .map(([nginx, straitTarget]) => [nginx, straitTarget, fig(nginx, 'connRateHalfClose')])
+    .filter(([nginx, , h]) => nginx && h);
+  if (halfCloseRows.length > 0) {
+    out.push(
+      "nginx's default closes both sides as soon as one side's FIN has been passed on; Strait (issue 2), like HAProxy, passes a half-close through and keeps relaying the other way until the second FIN, which costs a wake-up and a read per connection. The same nginx with `proxy_half_close on` on an extra listener, in the same rounds:",
+    );
+    out.push('');
+    out.push(
+      table(
+        ['target', 'connections/s', 'CPU per connection', 'Strait (same workers) vs this'],
+        halfCloseRows.map(([nginx, straitTarget, h]) => [
+          `${who(nginx)}, \`proxy_half_close on\``,
+          withSpread(h, 'rate', rate),
+          us(CPU_US_PER(h, h.requests)),
+          ratio(fig(straitTarget, 'connRate')?.rate, h.rate),
+        ]),
+      ),
+    );
+    out.push('');
+  }
 
   for (const [name, conns] of [
     ['ka50', 50],

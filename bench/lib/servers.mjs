@@ -271,6 +271,12 @@ export async function startNginxStream(dir, { workers, cpus, listen, upstream, c
     nginxCommon(dir, workers),
     'stream {',
     server(listen.http, upstream.http, ' backlog=4096'),
+    // The same listener with Strait's (and HAProxy's) FIN semantics: nginx by default closes both
+    // sides at the first FIN once the buffers are flushed; with proxy_half_close it passes the
+    // FIN on and keeps relaying the other way, as Strait must (issue 2).
+    listen.httpHalfClose
+      ? `  server { listen 127.0.0.1:${listen.httpHalfClose} backlog=4096; proxy_half_close on; proxy_pass 127.0.0.1:${upstream.http}; }`
+      : '',
     server(listen.iperf, upstream.iperf),
     server(listen.hold, upstream.hold, ' backlog=4096'),
     `  server { listen 127.0.0.1:${listen.udp} udp reuseport; proxy_pass 127.0.0.1:${upstream.udp}; proxy_timeout 30s; }`,
