@@ -66,8 +66,9 @@ export interface ListenTcpOptions {
   ipv6Only?: boolean;
   /**
    * listenTcp only: poll a copy of this listening socket (from openTcpListenSocket, possibly in
-   * another process) instead of binding; host and port then only name it in errors. Processes
-   * polling one socket take turns by who accepts first: a busy or stuck one takes none.
+   * another process) instead of binding; host and port then only name it in errors. Each new
+   * connection wakes one of the processes waiting on the socket (EPOLLEXCLUSIVE), so a busy or
+   * stuck one takes none.
    */
   fd?: number;
 }
