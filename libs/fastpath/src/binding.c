@@ -333,6 +333,37 @@ static napi_value bound_listener(napi_env env, int id, int port, const char *add
   return result;
 }
 
+/* The arguments of listenTcp and openTcpListenSocket: (host, port, { backlog, reusePort, ipv6Only,
+ * fd }). */
+typedef struct {
+  struct sockaddr_storage addr;
+  socklen_t len;
+  char host[INET6_ADDRSTRLEN + 16];
+  double port, backlog, reuse_port, ipv6_only, fd;
+} listen_args;
+
+/* 0, or -1 with a JavaScript exception thrown. */
+static int parse_listen_args(napi_env env, size_t argc, napi_value *argv, listen_args *out) {
+  out->backlog = DEFAULT_BACKLOG;
+  out->reuse_port = out->ipv6_only = 0;
+  out->fd = -1;
+  if (argc < 2 || !get_number(env, argv[1], &out->port)) {
+    throw_type(env, "port must be a number");
+    return -1;
+  }
+  napi_value options = argc > 2 ? argv[2] : NULL;
+  get_optional_number(env, options, "backlog", &out->backlog);
+  get_optional_number(env, options, "reusePort", &out->reuse_port);
+  get_optional_number(env, options, "ipv6Only", &out->ipv6_only);
+  get_optional_number(env, options, "fd", &out->fd);
+  if (parse_address(env, argv[0], out->port, &out->addr, &out->len, out->host,
+                    sizeof(out->host)) < 0) {
+    throw_system(env, EINVAL, "listen", out->host, (int)out->port);
+    return -1;
+  }
+  return 0;
+}
+
 // listenTcp(host, port, { backlog, reusePort, ipv6Only, fd }): binds and listens, or with `fd`
 // polls a copy of that listening socket (shared with other processes; host and port only name it
 // in errors).
@@ -342,35 +373,24 @@ static napi_value m_listen_tcp(napi_env env, napi_callback_info info) {
   binding_t *b = args(env, info, &argc, argv);
   if (b == NULL) return NULL;
   if (b->loop.shut) return throw_type(env, "the fast path loop is shut down");
-  double port, backlog = DEFAULT_BACKLOG, reuse_port = 0, ipv6_only = 0, shared_fd = -1;
-  if (argc < 2 || !get_number(env, argv[1], &port)) return throw_type(env, "port must be a number");
-  napi_value options = argc > 2 ? argv[2] : NULL;
-  get_optional_number(env, options, "backlog", &backlog);
-  get_optional_number(env, options, "reusePort", &reuse_port);
-  get_optional_number(env, options, "ipv6Only", &ipv6_only);
-  get_optional_number(env, options, "fd", &shared_fd);
-  struct sockaddr_storage addr;
-  socklen_t len;
-  char host[INET6_ADDRSTRLEN + 16];
-  if (parse_address(env, argv[0], port, &addr, &len, host, sizeof(host)) < 0) {
-    return throw_system(env, EINVAL, "listen", host, (int)port);
-  }
+  listen_args a;
+  if (parse_listen_args(env, argc, argv, &a) < 0) return NULL;
   int bound_port = 0;
   char bound[INET6_ADDRSTRLEN];
   const char *syscall = "listen";
   int id;
-  if (shared_fd >= 0) {
+  if (a.fd >= 0) {
     syscall = "dup";
-    int fd = fcntl((int)shared_fd, F_DUPFD_CLOEXEC, 0);
+    int fd = fcntl((int)a.fd, F_DUPFD_CLOEXEC, 0);
     id = fd < 0 ? -errno
                 : fp_adopt_listener(&b->loop, fd, 1, &bound_port, bound, sizeof(bound), &syscall);
     if (fd >= 0 && id < 0) close(fd);
   } else {
-    id = fp_listen(&b->loop, (struct sockaddr *)&addr, len, (int)backlog, reuse_port != 0,
-                   ipv6_only != 0, &bound_port, bound, sizeof(bound), &syscall);
+    id = fp_listen(&b->loop, (struct sockaddr *)&a.addr, a.len, (int)a.backlog, a.reuse_port != 0,
+                   a.ipv6_only != 0, &bound_port, bound, sizeof(bound), &syscall);
   }
   fp_after_api(&b->loop);
-  if (id < 0) return throw_system(env, -id, syscall, host, (int)port);
+  if (id < 0) return throw_system(env, -id, syscall, a.host, (int)a.port);
   return bound_listener(env, id, bound_port, bound);
 }
 
@@ -380,22 +400,12 @@ static napi_value open_tcp_listen_socket(napi_env env, napi_callback_info info) 
   size_t argc = 3;
   napi_value argv[3] = {NULL, NULL, NULL};
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  double port, backlog = DEFAULT_BACKLOG, reuse_port = 0, ipv6_only = 0;
-  if (argc < 2 || !get_number(env, argv[1], &port)) return throw_type(env, "port must be a number");
-  napi_value options = argc > 2 ? argv[2] : NULL;
-  get_optional_number(env, options, "backlog", &backlog);
-  get_optional_number(env, options, "reusePort", &reuse_port);
-  get_optional_number(env, options, "ipv6Only", &ipv6_only);
-  struct sockaddr_storage addr;
-  socklen_t len;
-  char host[INET6_ADDRSTRLEN + 16];
-  if (parse_address(env, argv[0], port, &addr, &len, host, sizeof(host)) < 0) {
-    return throw_system(env, EINVAL, "listen", host, (int)port);
-  }
+  listen_args a;
+  if (parse_listen_args(env, argc, argv, &a) < 0) return NULL;
   const char *syscall = "listen";
-  int fd = fp_listen_socket((struct sockaddr *)&addr, len, (int)backlog, reuse_port != 0,
-                            ipv6_only != 0, &syscall);
-  if (fd < 0) return throw_system(env, -fd, syscall, host, (int)port);
+  int fd = fp_listen_socket((struct sockaddr *)&a.addr, a.len, (int)a.backlog, a.reuse_port != 0,
+                            a.ipv6_only != 0, &syscall);
+  if (fd < 0) return throw_system(env, -fd, syscall, a.host, (int)a.port);
   napi_value result;
   CHECK(napi_create_int32(env, fd, &result));
   return result;
