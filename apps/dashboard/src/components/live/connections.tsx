@@ -3,15 +3,17 @@
 import type { LiveConnectionDto } from '@strait/api-client';
 import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError, errorText, liveApi } from '../../lib/api';
 import { plural } from '../../lib/format';
 import { formatAge, formatBytes, hostPort } from '../../lib/live';
 import { useSession } from '../../lib/session';
-import { usePolling } from '../../lib/use-polling';
 import { Dialog } from '../dialog';
 import { Icon } from '../icons';
-import { LiveState, Notice, PauseButton, writeQuery } from './live-bits';
+import { LiveState, Notice, PauseButton } from './live-bits';
+import { LiveList } from './live-list';
+import { useFiltersInUrl } from './use-filters-in-url';
+import { useLiveData } from './use-live-data';
 import { useStreamRoutes } from './use-routes';
 
 export const CONNECTIONS_REFRESH_MS = 2000;
@@ -193,34 +195,17 @@ export function ConnectionsView() {
   const [routeId, setRouteId] = useState(() => params.get('route_id') ?? '');
   const [node, setNode] = useState(() => params.get('node') ?? '');
   const [nodeInput, setNodeInput] = useState(node);
-  const [paused, setPaused] = useState(false);
-  const [connections, setConnections] = useState<LiveConnectionDto[]>();
   const [closing, setClosing] = useState<LiveConnectionDto>();
   const [draining, setDraining] = useState(false);
   const [notice, setNotice] = useState<string>();
   const { routes, want } = useStreamRoutes();
 
-  const polling = usePolling(
-    async (isCurrent) => {
-      const answer = await liveApi.connections(client, { route_id: routeId, node });
-      if (!isCurrent()) return;
-      setConnections([...answer.list].sort((left, right) => left.id - right.id));
-    },
-    CONNECTIONS_REFRESH_MS,
-    paused,
-    errorText,
-  );
-  const { refresh } = polling;
-
-  // A filter change shows its result at once (also while paused); the first load is the poll's.
-  const filterKey = `${routeId}\n${node}`;
-  const shownFilter = useRef(filterKey);
-  useEffect(() => {
-    if (shownFilter.current === filterKey) return;
-    shownFilter.current = filterKey;
-    writeQuery({ route_id: routeId, node });
-    refresh();
-  }, [filterKey, routeId, node, refresh]);
+  const live = useLiveData(async () => {
+    const answer = await liveApi.connections(client, { route_id: routeId, node });
+    return [...answer.list].sort((left, right) => left.id - right.id);
+  }, CONNECTIONS_REFRESH_MS);
+  const { data: connections, refresh } = live;
+  useFiltersInUrl({ route_id: routeId, node }, refresh);
 
   useEffect(() => {
     if (nodeInput.trim() === node) return;
@@ -255,7 +240,6 @@ export function ConnectionsView() {
     [refresh],
   );
   const hideNotice = useCallback(() => setNotice(undefined), []);
-  const rows = connections?.slice(0, MAX_ROWS) ?? [];
 
   return (
     <div className="page">
@@ -275,13 +259,8 @@ export function ConnectionsView() {
           </p>
         </div>
         <div className="page-actions">
-          <LiveState
-            paused={paused}
-            updatedAt={polling.updatedAt}
-            error={polling.error}
-            intervalMs={CONNECTIONS_REFRESH_MS}
-          />
-          <PauseButton paused={paused} onToggle={() => setPaused((value) => !value)} />
+          <LiveState status={live} />
+          <PauseButton paused={live.paused} onToggle={live.togglePaused} />
           {canWrite && (
             <button
               type="button"
@@ -340,149 +319,145 @@ export function ConnectionsView() {
         )}
       </div>
 
-      {connections === undefined ? (
-        polling.error ? (
-          <p className="alert alert--danger" role="alert">
-            {polling.error}
-          </p>
-        ) : (
-          <div className="panel empty">Loading…</div>
-        )
-      ) : connections.length === 0 ? (
-        <div className="panel empty">
-          <p>
-            {filtered
-              ? 'No open connections match these filters.'
-              : 'No open connections: clients that connect to a listener show up here.'}
-          </p>
-        </div>
-      ) : (
-        <div className="panel table-panel">
-          <table className="table table--live" data-testid="connections">
-            <thead>
-              <tr>
-                <th>ID</th>
-                <th>Route</th>
-                <th>Node</th>
-                <th>Client</th>
-                <th>SNI</th>
-                <th className="num">From client</th>
-                <th className="num">To client</th>
-                <th className="num">Age</th>
-                <th>Phase</th>
-                {canWrite && (
-                  <th className="actions-cell">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                )}
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((connection) => {
-                const route = connection.routeId ? routes?.get(connection.routeId) : undefined;
-                return (
-                  <tr
-                    key={connection.id}
-                    data-connection={connection.id}
-                    data-route={connection.routeId ?? ''}
-                    data-node={connection.node ?? ''}
-                    data-client={hostPort(connection.remoteAddr, connection.remotePort)}
-                  >
-                    <td data-label="ID" className="mono muted">
-                      {connection.id}
-                    </td>
-                    <td data-label="Route">
-                      {connection.routeId ? (
-                        <span className="name-cell">
-                          <Link
-                            className="mono strong"
-                            href={`/stream-routes/edit/?id=${encodeURIComponent(connection.routeId)}`}
-                          >
-                            {connection.routeId}
-                          </Link>
-                          {route?.name && <span className="muted small">{route.name}</span>}
-                        </span>
-                      ) : (
-                        <span className="muted">
-                          {connection.phase === 'routing' ? 'routing…' : '—'}
-                        </span>
-                      )}
-                    </td>
-                    <td data-label="Node">
-                      {connection.node ? (
-                        <button
-                          type="button"
-                          className="chip"
-                          title="Show only the connections to this node"
-                          onClick={() => {
-                            setNode(connection.node ?? '');
-                            setNodeInput(connection.node ?? '');
-                          }}
-                        >
-                          {connection.node}
-                        </button>
-                      ) : (
-                        <span className="muted">—</span>
-                      )}
-                    </td>
-                    <td data-label="Client">
-                      <span className="name-cell">
-                        <span className="mono">
-                          {hostPort(connection.remoteAddr, connection.remotePort)}
-                        </span>
-                        <span className="muted small mono">
-                          {connection.protocol} →{' '}
-                          {hostPort(connection.serverAddr, connection.serverPort)}
-                        </span>
-                      </span>
-                    </td>
-                    <td data-label="SNI" className="mono small">
-                      {connection.sni ?? <span className="muted">—</span>}
-                    </td>
-                    <td data-label="From client" className="num">
-                      {formatBytes(connection.bytesFromClient)}
-                    </td>
-                    <td data-label="To client" className="num">
-                      {formatBytes(connection.bytesToClient)}
-                    </td>
-                    <td
-                      data-label="Age"
-                      className="num"
-                      title={new Date(connection.startedAt).toLocaleString()}
-                    >
-                      {formatAge(connection.ageMs)}
-                    </td>
-                    <td data-label="Phase">
-                      <PhaseBadge phase={connection.phase} />
-                    </td>
+      <LiveList
+        items={connections}
+        error={live.error}
+        emptyText={
+          filtered
+            ? 'No open connections match these filters.'
+            : 'No open connections: clients that connect to a listener show up here.'
+        }
+      >
+        {(list) => (
+          <>
+            <div className="panel table-panel">
+              <table className="table table--live" data-testid="connections">
+                <thead>
+                  <tr>
+                    <th>ID</th>
+                    <th>Route</th>
+                    <th>Node</th>
+                    <th>Client</th>
+                    <th>SNI</th>
+                    <th className="num">From client</th>
+                    <th className="num">To client</th>
+                    <th className="num">Age</th>
+                    <th>Phase</th>
                     {canWrite && (
-                      <td className="actions-cell">
-                        <div className="row-actions">
-                          <button
-                            type="button"
-                            className="button button--small button--icon button--ghost button--danger"
-                            aria-label={`Close connection ${connection.id}`}
-                            title="Close this connection"
-                            onClick={() => setClosing(connection)}
-                          >
-                            <Icon name="close" />
-                          </button>
-                        </div>
-                      </td>
+                      <th className="actions-cell">
+                        <span className="visually-hidden">Actions</span>
+                      </th>
                     )}
                   </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
-      )}
-      {connections !== undefined && connections.length > MAX_ROWS && (
-        <p className="muted small table-note">
-          Showing the oldest {MAX_ROWS} of {connections.length}: filter by route or node to see the
-          others.
-        </p>
-      )}
+                </thead>
+                <tbody>
+                  {list.slice(0, MAX_ROWS).map((connection) => {
+                    const route = connection.routeId ? routes?.get(connection.routeId) : undefined;
+                    return (
+                      <tr
+                        key={connection.id}
+                        data-connection={connection.id}
+                        data-route={connection.routeId ?? ''}
+                        data-node={connection.node ?? ''}
+                        data-client={hostPort(connection.remoteAddr, connection.remotePort)}
+                      >
+                        <td data-label="ID" className="mono muted">
+                          {connection.id}
+                        </td>
+                        <td data-label="Route">
+                          {connection.routeId ? (
+                            <span className="name-cell">
+                              <Link
+                                className="mono strong"
+                                href={`/stream-routes/edit/?id=${encodeURIComponent(connection.routeId)}`}
+                              >
+                                {connection.routeId}
+                              </Link>
+                              {route?.name && <span className="muted small">{route.name}</span>}
+                            </span>
+                          ) : (
+                            <span className="muted">
+                              {connection.phase === 'routing' ? 'routing…' : '—'}
+                            </span>
+                          )}
+                        </td>
+                        <td data-label="Node">
+                          {connection.node ? (
+                            <button
+                              type="button"
+                              className="chip"
+                              title="Show only the connections to this node"
+                              onClick={() => {
+                                setNode(connection.node ?? '');
+                                setNodeInput(connection.node ?? '');
+                              }}
+                            >
+                              {connection.node}
+                            </button>
+                          ) : (
+                            <span className="muted">—</span>
+                          )}
+                        </td>
+                        <td data-label="Client">
+                          <span className="name-cell">
+                            <span className="mono">
+                              {hostPort(connection.remoteAddr, connection.remotePort)}
+                            </span>
+                            <span className="muted small mono">
+                              {connection.protocol} →{' '}
+                              {hostPort(connection.serverAddr, connection.serverPort)}
+                            </span>
+                          </span>
+                        </td>
+                        <td data-label="SNI" className="mono small">
+                          {connection.sni ?? <span className="muted">—</span>}
+                        </td>
+                        <td data-label="From client" className="num">
+                          {formatBytes(connection.bytesFromClient)}
+                        </td>
+                        <td data-label="To client" className="num">
+                          {formatBytes(connection.bytesToClient)}
+                        </td>
+                        <td
+                          data-label="Age"
+                          className="num"
+                          title={new Date(connection.startedAt).toLocaleString()}
+                        >
+                          {formatAge(connection.ageMs)}
+                        </td>
+                        <td data-label="Phase">
+                          <PhaseBadge phase={connection.phase} />
+                        </td>
+                        {canWrite && (
+                          <td className="actions-cell">
+                            <div className="row-actions">
+                              <button
+                                type="button"
+                                className="button button--small button--icon button--ghost button--danger"
+                                aria-label={`Close connection ${connection.id}`}
+                                title="Close this connection"
+                                onClick={() => setClosing(connection)}
+                              >
+                                <Icon name="close" />
+                              </button>
+                            </div>
+                          </td>
+                        )}
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              </table>
+            </div>
+            {list.length > MAX_ROWS && (
+              <p className="muted small table-note">
+                Showing the oldest {MAX_ROWS} of {list.length}: filter by route or node to see the
+                others.
+              </p>
+            )}
+          </>
+        )}
+      </LiveList>
 
       {closing && (
         <CloseDialog connection={closing} onClose={() => setClosing(undefined)} onClosed={done} />

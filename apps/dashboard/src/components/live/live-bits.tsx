@@ -3,18 +3,19 @@
 import { useEffect } from 'react';
 import { Icon } from '../icons';
 
-/** "Live · updated 15:02:11" with a pulsing dot, or "Paused", or the last refresh's error. */
-export function LiveState({
-  paused,
-  updatedAt,
-  error,
-  intervalMs,
-}: {
+/** What the live-state badge of a live view tells: live or paused, since when, or what failed. */
+export interface LiveStatus {
   paused: boolean;
+  /** Epoch milliseconds of the last successful answer. */
   updatedAt?: number;
+  /** Why the last refresh failed; cleared by the next answer. */
   error?: string;
   intervalMs: number;
-}) {
+}
+
+/** "Live · updated 15:02:11" with a pulsing dot, or "Paused", or the last refresh's error. */
+export function LiveState({ status }: { status: LiveStatus }) {
+  const { paused, updatedAt, error, intervalMs } = status;
   const time = updatedAt === undefined ? undefined : new Date(updatedAt).toLocaleTimeString();
   if (error) {
     return (
@@ -69,8 +70,13 @@ export function Notice({ message, onDone }: { message?: string; onDone(): void }
 
 /** Filters of a live view kept in the URL (`?route_id=1&node=10.0.0.1:3306`). */
 export function writeQuery(values: Record<string, string | undefined>): void {
+  const query = queryText(values);
+  window.history.replaceState(null, '', `${window.location.pathname}${query ? `?${query}` : ''}`);
+}
+
+/** The query string of `values` without the empty ones (`route_id=1&node=10.0.0.1%3A3306`). */
+export function queryText(values: Record<string, string | undefined>): string {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(values)) if (value) params.set(key, value);
-  const query = params.toString();
-  window.history.replaceState(null, '', `${window.location.pathname}${query ? `?${query}` : ''}`);
+  return params.toString();
 }

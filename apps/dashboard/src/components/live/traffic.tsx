@@ -1,10 +1,10 @@
 'use client';
 
-import type { RouteTrafficDto, TrafficDto } from '@strait/api-client';
+import type { RouteTrafficDto } from '@strait/api-client';
 import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
-import { useEffect, useMemo, useRef, useState } from 'react';
-import { errorText, liveApi } from '../../lib/api';
+import { useEffect, useMemo, useState } from 'react';
+import { liveApi } from '../../lib/api';
 import {
   denseSeries,
   formatBytes,
@@ -13,9 +13,11 @@ import {
   niceCeiling,
 } from '../../lib/live';
 import { useSession } from '../../lib/session';
-import { usePolling } from '../../lib/use-polling';
-import { LiveState, PauseButton, writeQuery } from './live-bits';
+import { LiveState, PauseButton } from './live-bits';
+import { LiveList } from './live-list';
 import { TimeChart } from './time-chart';
+import { useFiltersInUrl } from './use-filters-in-url';
+import { useLiveData } from './use-live-data';
 import { useStreamRoutes } from './use-routes';
 
 export const TRAFFIC_REFRESH_MS = 2000;
@@ -124,30 +126,19 @@ export function TrafficView() {
   const [windowSeconds, setWindowSeconds] = useState(() =>
     params.get('window') === '300' ? 300 : 60,
   );
-  const [paused, setPaused] = useState(false);
-  const [data, setData] = useState<{ traffic: TrafficDto; serverTime: number }>();
   const { routes, want } = useStreamRoutes();
 
-  const polling = usePolling(
-    async (isCurrent) => {
-      const answer = await liveApi.traffic(client, windowSeconds);
-      if (isCurrent()) setData(answer);
-    },
-    TRAFFIC_REFRESH_MS,
-    paused,
-    errorText,
+  const live = useLiveData(() => liveApi.traffic(client, windowSeconds), TRAFFIC_REFRESH_MS);
+  const { data } = live;
+  // The default window stays out of the URL.
+  useFiltersInUrl(
+    { window: windowSeconds === 60 ? undefined : String(windowSeconds) },
+    live.refresh,
   );
-  const { refresh } = polling;
-  const shownWindow = useRef(windowSeconds);
-  useEffect(() => {
-    if (shownWindow.current === windowSeconds) return;
-    shownWindow.current = windowSeconds;
-    writeQuery({ window: windowSeconds === 60 ? undefined : String(windowSeconds) });
-    refresh();
-  }, [windowSeconds, refresh]);
 
-  const sorted = useMemo(() => [...(data?.traffic.routes ?? [])].sort(order), [data]);
-  useEffect(() => sorted.forEach((route) => want(route.routeId)), [sorted, want]);
+  // Undefined until the first answer, like `data`.
+  const busiestFirst = useMemo(() => data && [...data.traffic.routes].sort(order), [data]);
+  useEffect(() => busiestFirst?.forEach((route) => want(route.routeId)), [busiestFirst, want]);
   // The last complete second on the server's clock (the current one is still being counted).
   const endSeconds = data ? Math.floor(data.serverTime / 1000) - 1 : 0;
 
@@ -162,12 +153,7 @@ export function TrafficView() {
           </p>
         </div>
         <div className="page-actions">
-          <LiveState
-            paused={paused}
-            updatedAt={polling.updatedAt}
-            error={polling.error}
-            intervalMs={TRAFFIC_REFRESH_MS}
-          />
+          <LiveState status={live} />
           <div className="segmented" role="group" aria-label="Time window">
             {WINDOWS.map((option) => (
               <button
@@ -181,75 +167,69 @@ export function TrafficView() {
               </button>
             ))}
           </div>
-          <PauseButton paused={paused} onToggle={() => setPaused((value) => !value)} />
+          <PauseButton paused={live.paused} onToggle={live.togglePaused} />
         </div>
       </div>
 
-      {data === undefined ? (
-        polling.error ? (
-          <p className="alert alert--danger" role="alert">
-            {polling.error}
-          </p>
-        ) : (
-          <div className="panel empty">Loading…</div>
-        )
-      ) : sorted.length === 0 ? (
-        <div className="panel empty">
-          <p>No traffic yet: nothing has connected to a listener since the service started.</p>
-        </div>
-      ) : (
-        <>
-          <div className="panel table-panel">
-            <table className="table" data-testid="traffic-totals">
-              <thead>
-                <tr>
-                  <th>Route</th>
-                  <th className="num">Active</th>
-                  <th className="num">Connections</th>
-                  <th className="num">From client</th>
-                  <th className="num">To client</th>
-                </tr>
-              </thead>
-              <tbody>
-                {sorted.map((route) => (
-                  <tr key={route.routeId} data-route={route.routeId}>
-                    <td data-label="Route">
-                      <RouteName id={route.routeId} name={routes?.get(route.routeId)?.name} />
-                    </td>
-                    <td data-label="Active" className="num">
-                      {route.activeConnections}
-                    </td>
-                    <td data-label="Connections" className="num" data-testid="connections-total">
-                      {route.connectionsTotal}
-                    </td>
-                    <td data-label="From client" className="num">
-                      {formatBytes(route.bytesFromClient)}
-                    </td>
-                    <td data-label="To client" className="num">
-                      {formatBytes(route.bytesToClient)}
-                    </td>
+      <LiveList
+        items={busiestFirst}
+        error={live.error}
+        emptyText="No traffic yet: nothing has connected to a listener since the service started."
+      >
+        {(sorted) => (
+          <>
+            <div className="panel table-panel">
+              <table className="table" data-testid="traffic-totals">
+                <thead>
+                  <tr>
+                    <th>Route</th>
+                    <th className="num">Active</th>
+                    <th className="num">Connections</th>
+                    <th className="num">From client</th>
+                    <th className="num">To client</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <p className="muted small table-note">
-            Totals since the service started; the charts show the last{' '}
-            {windowSeconds === 60 ? 'minute' : '5 minutes'}, one point per second.
-          </p>
-          <div className="route-traffic-list">
-            {sorted.map((route) => (
-              <RouteCharts
-                key={route.routeId}
-                route={route}
-                name={routes?.get(route.routeId)?.name}
-                windowSeconds={windowSeconds}
-                endSeconds={endSeconds}
-              />
-            ))}
-          </div>
-        </>
-      )}
+                </thead>
+                <tbody>
+                  {sorted.map((route) => (
+                    <tr key={route.routeId} data-route={route.routeId}>
+                      <td data-label="Route">
+                        <RouteName id={route.routeId} name={routes?.get(route.routeId)?.name} />
+                      </td>
+                      <td data-label="Active" className="num">
+                        {route.activeConnections}
+                      </td>
+                      <td data-label="Connections" className="num" data-testid="connections-total">
+                        {route.connectionsTotal}
+                      </td>
+                      <td data-label="From client" className="num">
+                        {formatBytes(route.bytesFromClient)}
+                      </td>
+                      <td data-label="To client" className="num">
+                        {formatBytes(route.bytesToClient)}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            <p className="muted small table-note">
+              Totals since the service started; the charts show the last{' '}
+              {windowSeconds === 60 ? 'minute' : '5 minutes'}, one point per second.
+            </p>
+            <div className="route-traffic-list">
+              {sorted.map((route) => (
+                <RouteCharts
+                  key={route.routeId}
+                  route={route}
+                  name={routes?.get(route.routeId)?.name}
+                  windowSeconds={windowSeconds}
+                  endSeconds={endSeconds}
+                />
+              ))}
+            </div>
+          </>
+        )}
+      </LiveList>
     </div>
   );
 }
