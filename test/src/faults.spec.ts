@@ -4,9 +4,9 @@
 // configured bounds, and nothing else may be disturbed.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { startBlackhole } from '@strait/fastpath/testing';
 import { adminOk } from './support/admin-client';
 import { startStreamingBackendProcess } from './support/backend-process';
-import { startBlackhole } from './support/blackhole';
 import { countingClient } from './support/byte-clients';
 import { freeTcpPort } from './support/ports';
 import { ms, percentile, recordReliability } from './support/reliability-report';

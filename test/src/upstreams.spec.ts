@@ -3,8 +3,8 @@
 // (scenario 49), a dangling upstream_id, and the connect and idle timeouts of spec 3.9.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { startBlackhole } from '@strait/fastpath/testing';
 import { admin, adminOk } from './support/admin-client';
-import { startBlackhole } from './support/blackhole';
 import { freeTcpPort } from './support/ports';
 import {
   exchange,

@@ -366,16 +366,17 @@ for (const { relay, delivery } of MODES) {
     });
 
     it('times a connect out against a blackholed address, then connects elsewhere', async (t) => {
-      const blackhole = await startBlackhole(t);
+      const blackhole = await startBlackhole();
+      t.after(() => blackhole.close());
       const echo = await startEchoServer(t, 'live');
       const proxy = new TestLoop(t, { relay }, delivery);
       const bound = proxy.listen();
       let startedAt = 0;
       proxy.onAccept = (accepted) => {
         startedAt = performance.now();
-        assert.equal(proxy.loop.connect(accepted.id, LOOPBACK, blackhole, 300, 5000), true);
+        assert.equal(proxy.loop.connect(accepted.id, LOOPBACK, blackhole.port, 300, 5000), true);
         assert.equal(
-          proxy.loop.connect(accepted.id, LOOPBACK, blackhole, 300, 5000),
+          proxy.loop.connect(accepted.id, LOOPBACK, blackhole.port, 300, 5000),
           false,
           'one attempt at a time',
         );
@@ -578,10 +579,12 @@ for (const { relay, delivery } of MODES) {
     });
 
     it('close() while connecting abandons the attempt without a connect event', async (t) => {
-      const blackhole = await startBlackhole(t);
+      const blackhole = await startBlackhole();
+      t.after(() => blackhole.close());
       const proxy = new TestLoop(t, { relay }, delivery);
       const bound = proxy.listen();
-      proxy.onAccept = (accepted) => proxy.loop.connect(accepted.id, LOOPBACK, blackhole, 5000, 0);
+      proxy.onAccept = (accepted) =>
+        proxy.loop.connect(accepted.id, LOOPBACK, blackhole.port, 5000, 0);
       const client = await connectClient(bound.port);
       const result = collect(client);
       await proxy.until(() => proxy.accepted.length === 1, 2000, 'accepted');

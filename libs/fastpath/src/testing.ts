@@ -1,6 +1,8 @@
 /**
  * Fixtures for the fast path specs: real sockets on loopback, deadlines instead of sleeps,
- * everything closed when the test ends. Not exported from the package.
+ * everything closed when the test ends. Not exported from the package's main entry point: the
+ * specs of other packages (libs/proxy, test/) import what they share from the test-only subpath
+ * `@strait/fastpath/testing` (package.json "exports"; "typesVersions" for the compiler).
  */
 import * as net from 'node:net';
 import { Worker } from 'node:worker_threads';
@@ -300,11 +302,20 @@ export async function refusedPort(): Promise<number> {
   return port;
 }
 
+/** A loopback port whose connects never complete; `close()` releases it. */
+export interface Blackhole {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
 /**
- * A loopback port whose SYNs go unanswered (same technique as libs/proxy's test support): a
- * backlog-1 listener in a worker blocked in Atomics.wait, its accept queue filled.
+ * A loopback port whose SYNs go unanswered, for connect timeouts without leaving loopback: a
+ * listener with backlog 1 in a worker thread whose event loop is blocked in Atomics.wait, so it
+ * never accepts. Once its accept queue holds two handshaken connections, Linux drops further
+ * SYNs (accept queue overflow), and a connect just hangs. Shared with libs/proxy's and test/'s
+ * specs through `@strait/fastpath/testing`.
  */
-export async function startBlackhole(t: TestContext): Promise<number> {
+export async function startBlackhole(): Promise<Blackhole> {
   const gate = new SharedArrayBuffer(4);
   const worker = new Worker(
     `
@@ -330,6 +341,7 @@ export async function startBlackhole(t: TestContext): Promise<number> {
   const blocked = new Promise((resolve) => worker.once('message', resolve));
   worker.postMessage('block');
   await withDeadline(blocked, 5000, 'blackhole worker blocked');
+  // Fill the accept queue; these connections complete in the kernel and are never accepted.
   const fillers: net.Socket[] = [];
   for (let index = 0; index < 2; index++) {
     const filler = net.connect(port, LOOPBACK);
@@ -341,11 +353,13 @@ export async function startBlackhole(t: TestContext): Promise<number> {
       'blackhole filler',
     );
   }
-  t.after(async () => {
-    for (const filler of fillers) filler.destroy();
-    Atomics.store(new Int32Array(gate), 0, 1);
-    Atomics.notify(new Int32Array(gate), 0);
-    await worker.terminate();
-  });
-  return port;
+  return {
+    port,
+    close: async () => {
+      for (const filler of fillers) filler.destroy();
+      Atomics.store(new Int32Array(gate), 0, 1);
+      Atomics.notify(new Int32Array(gate), 0);
+      await worker.terminate();
+    },
+  };
 }

@@ -8,7 +8,6 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as net from 'node:net';
-import { Worker } from 'node:worker_threads';
 import type { TestContext } from 'node:test';
 import type {
   BoundListener,
@@ -165,59 +164,10 @@ export async function refusedPort(host = LOOPBACK): Promise<number> {
 }
 
 /**
- * A loopback port whose SYNs go unanswered, for connect timeouts without leaving loopback: a
- * listener with backlog 1 in a worker thread whose event loop is blocked in Atomics.wait, so it
- * never accepts. Once its accept queue holds two handshaken connections, Linux drops further
- * SYNs (accept queue overflow), and a connect just hangs.
+ * A loopback port whose SYNs go unanswered, for connect timeouts (a listener with a full accept
+ * queue): one implementation, in libs/fastpath's test fixtures.
  */
-export async function startBlackhole(): Promise<{ port: number; close(): Promise<void> }> {
-  const gate = new SharedArrayBuffer(4);
-  const worker = new Worker(
-    `
-    const { workerData, parentPort } = require('node:worker_threads');
-    const net = require('node:net');
-    const server = net.createServer(() => undefined);
-    server.listen({ host: '127.0.0.1', port: 0, backlog: 1 }, () => {
-      parentPort.postMessage(server.address().port);
-      parentPort.once('message', () => {
-        parentPort.postMessage('blocked');
-        Atomics.wait(new Int32Array(workerData), 0, 0);
-        server.close();
-      });
-    });
-    `,
-    { eval: true, workerData: gate },
-  );
-  const port = await withDeadline(
-    new Promise<number>((resolve) => worker.once('message', resolve)),
-    5000,
-    'blackhole worker',
-  );
-  const blocked = new Promise((resolve) => worker.once('message', resolve));
-  worker.postMessage('block');
-  await withDeadline(blocked, 5000, 'blackhole worker blocked');
-  // Fill the accept queue; these connections complete in the kernel and are never accepted.
-  const fillers: net.Socket[] = [];
-  for (let index = 0; index < 2; index++) {
-    const filler = net.connect(port, LOOPBACK);
-    filler.on('error', () => undefined);
-    fillers.push(filler);
-    await withDeadline(
-      new Promise((resolve) => filler.once('connect', resolve)),
-      2000,
-      'blackhole filler',
-    );
-  }
-  return {
-    port,
-    close: async () => {
-      for (const filler of fillers) filler.destroy();
-      Atomics.store(new Int32Array(gate), 0, 1);
-      Atomics.notify(new Int32Array(gate), 0);
-      await worker.terminate();
-    },
-  };
-}
+export { startBlackhole, type Blackhole } from '@strait/fastpath/testing';
 
 export function node(port: number, host = LOOPBACK, priority = 0, weight = 1): UpstreamNodeSpec {
   return { host, port, weight, priority };
