@@ -128,7 +128,7 @@ const ALL_TARGETS = [
     cpus: PROXY_CPUS,
     compareTo: 'nginx-1',
     description:
-      'nginx 1 master + 1 worker (`worker_processes 1`), stream module, one `server` per listener',
+      'nginx 1 master + 1 worker (`worker_processes 1`), stream module, one `server` per listener with `reuseport` (as APISIX writes it by default)',
   },
   {
     id: 'nginx-n',
@@ -137,7 +137,7 @@ const ALL_TARGETS = [
     workers: CORES,
     cpus: ALL_CPUS,
     compareTo: 'nginx-n',
-    description: `nginx with \`worker_processes ${CORES}\` (one per core), same config`,
+    description: `nginx with \`worker_processes ${CORES}\` (one per core), same config: each worker has its own \`reuseport\` socket`,
   },
   {
     id: 'haproxy-1',
@@ -174,7 +174,7 @@ const ALL_TARGETS = [
     workers: CORES,
     cpus: ALL_CPUS,
     compareTo: 'nginx-n',
-    description: `the same service with \`strait.workers: ${CORES}\`: the admin API process plus ${CORES} data-plane worker processes sharing the listeners`,
+    description: `the same service with \`strait.workers: ${CORES}\`: the admin API process plus ${CORES} data-plane worker processes, each with its own \`SO_REUSEPORT\` socket per TCP listener (the default \`apisix.enable_reuseport: true\`)`,
   },
 ];
 const wanted = option('targets')?.split(',');

@@ -447,7 +447,7 @@ export function renderReport(results) {
   out.push('');
   if (perCoreRows.length) {
     out.push(
-      `With one worker per core (Strait \`strait.workers: ${straitN.workers ?? 'cores'}\`, nginx \`worker_processes\` the same; every process on all cores, load generators included, so these figures share the machine with the load):`,
+      `With one worker per core (Strait \`strait.workers: ${straitN.workers ?? 'cores'}\`, nginx \`worker_processes\` the same; both with a \`SO_REUSEPORT\` socket per worker, APISIX's default \`enable_reuseport: true\`; every process on all cores, load generators included, so these figures share the machine with the load):`,
     );
     out.push('');
     out.push(

@@ -259,13 +259,15 @@ export async function startIdleHelper(dir, sinkPort, cpus) {
 }
 
 /**
- * nginx stream proxy: one server block per listener, each proxying to its upstream, as a user
- * would write it. UDP uses nginx's defaults (a session per client address, proxy_timeout) with
- * reuseport so a client's datagrams stay on one worker.
+ * nginx stream proxy: one server block per listener, each proxying to its upstream, as APISIX's
+ * nginx template writes it with its default `apisix.enable_reuseport: true`: `reuseport` on every
+ * listen (with several workers each has its own socket and the kernel spreads connections by a
+ * hash, as Strait's workers do by default). UDP uses nginx's defaults (a session per client
+ * address, proxy_timeout).
  */
 export async function startNginxStream(dir, { workers, cpus, listen, upstream, certificate }) {
   const server = (port, target, extra = '') =>
-    `  server { listen 127.0.0.1:${port}${extra}; proxy_pass 127.0.0.1:${target}; }`;
+    `  server { listen 127.0.0.1:${port} reuseport${extra}; proxy_pass 127.0.0.1:${target}; }`;
   const conf = [
     `load_module ${NGINX_STREAM_MODULE};`,
     nginxCommon(dir, workers),
@@ -275,13 +277,13 @@ export async function startNginxStream(dir, { workers, cpus, listen, upstream, c
     // sides at the first FIN once the buffers are flushed; with proxy_half_close it passes the
     // FIN on and keeps relaying the other way, as Strait must (issue 2).
     listen.httpHalfClose
-      ? `  server { listen 127.0.0.1:${listen.httpHalfClose} backlog=4096; proxy_half_close on; proxy_pass 127.0.0.1:${upstream.http}; }`
+      ? `  server { listen 127.0.0.1:${listen.httpHalfClose} reuseport backlog=4096; proxy_half_close on; proxy_pass 127.0.0.1:${upstream.http}; }`
       : '',
     server(listen.iperf, upstream.iperf),
     server(listen.hold, upstream.hold, ' backlog=4096'),
     `  server { listen 127.0.0.1:${listen.udp} udp reuseport; proxy_pass 127.0.0.1:${upstream.udp}; proxy_timeout 30s; }`,
     certificate
-      ? `  server { listen 127.0.0.1:${listen.tls} ssl backlog=4096; ssl_certificate ${certificate.cert}; ssl_certificate_key ${certificate.key}; proxy_pass 127.0.0.1:${upstream.http}; }`
+      ? `  server { listen 127.0.0.1:${listen.tls} ssl reuseport backlog=4096; ssl_certificate ${certificate.cert}; ssl_certificate_key ${certificate.key}; proxy_pass 127.0.0.1:${upstream.http}; }`
       : '',
     '}',
   ].join('\n');

@@ -140,6 +140,14 @@ export interface StraitConfig {
    * APISIX's `nginx_config.worker_processes` is deliberately not read (see README).
    */
   readonly workers: number;
+  /**
+   * `apisix.enable_reuseport` (APISIX's default: true, which puts `reuseport` on every stream
+   * listener of its nginx config). With workers: each one binds its own SO_REUSEPORT socket per
+   * native TCP listener and the kernel spreads new connections over them by a hash. False: the
+   * workers share one socket per listener and each new connection wakes one waiting worker, so a
+   * stuck worker takes none. No effect with one data-plane process.
+   */
+  readonly reusePort: boolean;
   /** `apisix.ssl.fallback_sni`, lower-cased. */
   readonly fallbackSni?: string;
   readonly dataEncryption: DataEncryptionConfig;
@@ -189,6 +197,8 @@ export const DEFAULTS = Object.freeze({
   accessLogPath: 'logs/access.log',
   drainTimeoutSeconds: 10,
   workers: 1,
+  /** APISIX's config-default.yaml. */
+  enableReuseport: true,
   /** Upper bound of `strait.workers`: far beyond any core count, low enough to catch typos. */
   maxWorkers: 256,
   logLevel: 'info' as LogLevel,

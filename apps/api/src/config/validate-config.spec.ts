@@ -201,6 +201,17 @@ void describe('stream mode and admin switches', () => {
     );
   });
 
+  void it('reads apisix.enable_reuseport, true by default as in APISIX', () => {
+    assert.equal(validate({}).reusePort, true);
+    assert.equal(validate({ apisix: { enable_reuseport: false } }).reusePort, false);
+    assert.deepEqual(validate({ apisix: { enable_reuseport: true } }).ignoredKeys, []);
+    rejects(
+      { apisix: { enable_reuseport: 'on' } },
+      'apisix.enable_reuseport',
+      'must be true or false, got "on"',
+    );
+  });
+
   void it('reports the pre-3.5 stream_proxy.only flag as ignored', () => {
     const config = validate({
       apisix: { enable_admin: false, stream_proxy: { only: false, tcp: [9100] } },

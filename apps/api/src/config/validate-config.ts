@@ -70,6 +70,7 @@ export function validateConfig(raw: unknown, options: ValidateConfigOptions): St
 
   const apisix = root.section('apisix');
   const adminEnabled = apisix.boolean('enable_admin', DEFAULTS.enableAdmin);
+  const reusePort = apisix.boolean('enable_reuseport', DEFAULTS.enableReuseport);
   const legacyCors = apisix.optionalBoolean('enable_admin_cors');
   const proxyMode = apisix.optionalEnum('proxy_mode', PROXY_MODES);
 
@@ -180,6 +181,7 @@ export function validateConfig(raw: unknown, options: ValidateConfigOptions): St
     accessLog,
     drainTimeoutSeconds,
     workers,
+    reusePort,
     fallbackSni,
     dataEncryption,
     streamPlugins,

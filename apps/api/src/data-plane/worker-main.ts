@@ -2,8 +2,9 @@
  * A data-plane worker process (`strait.workers` > 1): one ProxyEngine with the stream plugins,
  * fed by the API process over IPC (worker-protocol.ts). No Nest, no TypeORM, no YAML: only the
  * engine, the store view and mapper, and the observer. Started by WorkerPool through node:cluster
- * (SCHED_NONE): every worker accepts directly on the API process's TCP listening sockets, the
- * native-path ones received over the channel before `init`, the others through node:cluster.
+ * (SCHED_NONE): every worker accepts on every TCP listener directly. Native-path listeners are
+ * SO_REUSEPORT sockets of its own (`apisix.enable_reuseport`) or the API process's sockets received
+ * over the channel before `init`; the others are node:cluster's shared handles.
  */
 import { FieldEncryption } from '../crypto/field-encryption';
 import { PrivateKeyFields } from '../crypto/private-key-fields';
@@ -55,7 +56,10 @@ async function init(message: PrimaryMessage & { type: 'init' }): Promise<void> {
     nodeId: received.nodeId,
     connectionIds: connectionIdsFor(received.index, received.count, received.generation),
     maxStdoutWriteBytes: PIPE_BUF,
-    sharedListenSocket: (spec) => descriptorOf(sharedSockets.get(sharedSocketKey(spec))),
+    reusePort: received.reusePort,
+    sharedListenSocket: received.reusePort
+      ? undefined
+      : (spec) => descriptorOf(sharedSockets.get(sharedSocketKey(spec))),
     privateKeys: new PrivateKeyFields(new FieldEncryption(received.keyring)),
     logger: loggerFactory(json, received.index),
   });

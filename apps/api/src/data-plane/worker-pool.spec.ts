@@ -117,6 +117,8 @@ describe('data-plane workers (strait.workers: 2)', () => {
     udpPorts = [await freePort(), await freePort()];
     test = await startTestApp({
       apisixYaml: [
+        // One socket per listener, shared by the workers (the SO_REUSEPORT default: below).
+        'enable_reuseport: false',
         'stream_proxy:',
         `  tcp: ["127.0.0.1:${tcpPort}"]`,
         `  udp: ["127.0.0.1:${udpPorts[0]}", "127.0.0.1:${udpPorts[1]}"]`,
@@ -414,38 +416,80 @@ describe('data-plane workers (strait.workers: 2)', () => {
   });
 });
 
-describe('data-plane workers: startup', () => {
-  it('fails startup with the config key of a listener that cannot bind, leaving no worker', async () => {
-    const blocker = net.createServer();
-    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
-    const taken = (blocker.address() as net.AddressInfo).port;
+describe('data-plane workers with apisix.enable_reuseport (the default)', () => {
+  it('binds a SO_REUSEPORT socket in each worker, and both serve the route', async () => {
+    const backend = await greeter('reuse');
+    const tcpPort = await freePort();
+    const test = await startTestApp({
+      apisixYaml: ['stream_proxy:', `  tcp: ["127.0.0.1:${tcpPort}"]`].join('\n'),
+      extraYaml: '  workers: 2',
+    });
     try {
-      const config = parseConfigText(
-        [
-          'apisix:',
-          '  stream_proxy:',
-          `    tcp: ["127.0.0.1:${await freePort()}", "127.0.0.1:${taken}"]`,
-          'deployment:',
-          '  admin:',
-          '    admin_key: [{ name: admin, key: edd1c9f034335f136f87ad84b625c8f1, role: admin }]',
-          'strait:',
-          '  database: { type: sqlite, path: ":memory:" }',
-          '  log: { level: error }',
-          '  workers: 2',
-        ].join('\n'),
-        { homeDir: '/tmp' },
-      );
-      await assert.rejects(createApp(config, { logger: false }), (error: NodeJS.ErrnoException) => {
-        assert.equal(error.code, 'ERR_BIND');
-        assert.equal(
-          error.message,
-          `apisix.stream_proxy.tcp[1]: cannot listen on tcp 127.0.0.1:${taken}: address already in use`,
-        );
-        return true;
+      const put = await test.request('PUT', '/apisix/admin/stream_routes/r1', {
+        server_port: tcpPort,
+        upstream: { nodes: { [`127.0.0.1:${backend.port}`]: 1 }, type: 'roundrobin' },
       });
-      assert.deepEqual(Object.keys(cluster.workers ?? {}), []);
+      assert.equal(put.status, 201);
+      // The kernel hashes connections over the two sockets: within 200 both workers have some.
+      const sockets: net.Socket[] = [];
+      const workers = new Set<number>();
+      for (let round = 0; round < 10 && workers.size < 2; round++) {
+        const opened = await Promise.all(Array.from({ length: 20 }, () => greeting(tcpPort)));
+        for (const { socket, line } of opened) {
+          sockets.push(socket);
+          assert.equal(line, 'reuse');
+        }
+        const rows = (await test.request('GET', '/strait/v1/connections')).json
+          .list as ConnectionRow[];
+        for (const row of rows) workers.add(row.worker);
+      }
+      assert.deepEqual([...workers].sort(), [0, 1]);
+      for (const socket of sockets) socket.destroy();
     } finally {
-      blocker.close();
+      await test.close();
+      await backend.close();
     }
   });
+});
+
+describe('data-plane workers: startup', () => {
+  for (const reusePort of [true, false]) {
+    it(`fails startup with the config key of a listener that cannot bind, leaving no worker (enable_reuseport: ${reusePort})`, async () => {
+      const blocker = net.createServer();
+      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+      const taken = (blocker.address() as net.AddressInfo).port;
+      try {
+        const config = parseConfigText(
+          [
+            'apisix:',
+            `  enable_reuseport: ${reusePort}`,
+            '  stream_proxy:',
+            `    tcp: ["127.0.0.1:${await freePort()}", "127.0.0.1:${taken}"]`,
+            'deployment:',
+            '  admin:',
+            '    admin_key: [{ name: admin, key: edd1c9f034335f136f87ad84b625c8f1, role: admin }]',
+            'strait:',
+            '  database: { type: sqlite, path: ":memory:" }',
+            '  log: { level: error }',
+            '  workers: 2',
+          ].join('\n'),
+          { homeDir: '/tmp' },
+        );
+        await assert.rejects(
+          createApp(config, { logger: false }),
+          (error: NodeJS.ErrnoException) => {
+            assert.equal(error.code, 'ERR_BIND');
+            assert.equal(
+              error.message,
+              `apisix.stream_proxy.tcp[1]: cannot listen on tcp 127.0.0.1:${taken}: address already in use`,
+            );
+            return true;
+          },
+        );
+        assert.deepEqual(Object.keys(cluster.workers ?? {}), []);
+      } finally {
+        blocker.close();
+      }
+    });
+  }
 });

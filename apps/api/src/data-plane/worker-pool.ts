@@ -1,5 +1,6 @@
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import {
+  formatHostPort,
   type BoundListener,
   type ConnectionContext,
   type HandshakeStats,
@@ -8,7 +9,9 @@ import {
   type UpstreamHealth,
 } from '@strait/proxy';
 import cluster, { type Worker } from 'node:cluster';
+import * as net from 'node:net';
 import { join } from 'node:path';
+import { getSystemErrorMap } from 'node:util';
 import { AdminError } from '../common/admin-error';
 import type { ListenerEntry, StraitConfig } from '../config/strait-config';
 import type { PrivateKeyFields } from '../crypto/private-key-fields';
@@ -131,9 +134,12 @@ interface Slot {
 
 /**
  * `strait.workers` > 1: the data plane runs in that many worker processes (worker-main.ts) forked
- * through node:cluster with SCHED_NONE. Every worker accepts on the same TCP listening sockets
- * directly (nothing is routed through this process): the native-path ones are opened here and sent
- * to each worker (shared-listen-sockets.ts), the others are node:cluster's shared handles.
+ * through node:cluster with SCHED_NONE. Every worker accepts on every TCP listener directly
+ * (nothing is routed through this process). Native-path listeners are, with
+ * `apisix.enable_reuseport` (APISIX's default), one SO_REUSEPORT socket per worker, the kernel
+ * spreading connections by a hash; without it, one socket opened here and sent to each worker
+ * (shared-listen-sockets.ts), each connection waking one waiting worker. The other TCP listeners
+ * are node:cluster's shared handles.
  * UDP listeners are bound in exactly one worker each (listener i in worker i mod N), so a client's
  * session always stays in one worker.
  *
@@ -208,7 +214,8 @@ export class WorkerPool extends DataPlane implements OnApplicationBootstrap, OnA
     await this.store.read(async (session) => {
       for (const kind of RESOURCE_KINDS) this.view.load(kind, await session.list(kind));
     });
-    this.shared = SharedListenSockets.open(this.config.listeners);
+    if (this.config.reusePort) await assertListenersFree(this.config.listeners);
+    else this.shared = SharedListenSockets.open(this.config.listeners);
     setUpCluster(this.entry);
     for (const slot of this.slots) this.fork(slot);
     const outcomes = await Promise.all(
@@ -326,6 +333,7 @@ export class WorkerPool extends DataPlane implements OnApplicationBootstrap, OnA
       listeners: slot.configIndexes.map((configIndex) => ({
         ...this.config.listeners[configIndex],
       })),
+      reusePort: this.config.reusePort,
       engine: engineOptionsOf(this.config),
       fallbackSni: this.config.fallbackSni,
       accessLog: { ...this.config.accessLog },
@@ -731,6 +739,43 @@ function setUpCluster(entry: string): void {
     ),
     silent: false,
   });
+}
+
+/**
+ * Binds every TCP listener once here, exclusively, and closes it again before the workers start.
+ * Workers whose engine binds its own sockets with SO_REUSEPORT (the native fast path) would
+ * otherwise share a port with another process that also uses SO_REUSEPORT (a second Strait on the
+ * same ports) instead of failing; this turns any listener already there into the usual ERR_BIND,
+ * named by its config key, before anything serves.
+ */
+export async function assertListenersFree(listeners: readonly ListenerEntry[]): Promise<void> {
+  for (const entry of listeners) {
+    if (entry.protocol !== 'tcp') continue;
+    const server = net.createServer();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(
+          { host: entry.host, port: entry.port, ipv6Only: net.isIPv6(entry.host), exclusive: true },
+          () => resolve(),
+        );
+      });
+    } catch (error) {
+      const errno = (error as NodeJS.ErrnoException).errno;
+      const reason =
+        (errno === undefined ? undefined : getSystemErrorMap().get(errno)?.[1]) ??
+        (error as NodeJS.ErrnoException).code ??
+        String(error);
+      throw Object.assign(
+        new Error(
+          `${entry.configKey}: cannot listen on tcp ${formatHostPort(entry.host, entry.port)}: ${reason}`,
+          { cause: error },
+        ),
+        { code: 'ERR_BIND' },
+      );
+    }
+    await new Promise((resolve) => server.close(resolve));
+  }
 }
 
 /** `promise`'s value, or `fallback()` once `ms` have passed. */

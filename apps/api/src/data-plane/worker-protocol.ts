@@ -32,6 +32,11 @@ export interface WorkerSettings {
   count: number;
   /** How many times this slot was started before; spaces connection ids of restarts apart. */
   generation: number;
+  /**
+   * `apisix.enable_reuseport`: native TCP listeners are bound here with SO_REUSEPORT; otherwise
+   * their sockets come from the primary (`listen-socket` messages).
+   */
+  reusePort: boolean;
   /** The listeners this worker binds: every TCP one, and the UDP ones assigned to it. */
   listeners: ListenerEntry[];
   engine: EngineSettings;

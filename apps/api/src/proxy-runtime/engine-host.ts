@@ -59,6 +59,8 @@ export interface EngineHostOptions {
    * through node:net are shared through node:cluster instead.
    */
   sharedListenSocket?: (spec: ListenerSpec) => number | undefined;
+  /** Data-plane workers with `apisix.enable_reuseport`: each binds its own SO_REUSEPORT socket. */
+  reusePort?: boolean;
   privateKeys: PrivateKeyFields;
   logger: (context: string) => HostLogger;
 }
@@ -103,6 +105,7 @@ export class EngineHost {
       prereadPipeline: this.plugins,
       connectionIds: options.connectionIds,
       sharedListenSocket: options.sharedListenSocket,
+      reusePort: options.reusePort,
     });
     this.observer = new EngineObserver(this.engine, {
       accessLog: options.accessLog,

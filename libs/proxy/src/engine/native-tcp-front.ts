@@ -56,6 +56,8 @@ export interface NativeTcpFrontOptions {
   customConnector: boolean;
   /** A listening socket to poll instead of binding (see CreateProxyEngineOptions). */
   sharedListenSocket?: (spec: ListenerSpec) => number | undefined;
+  /** Bind with SO_REUSEPORT when there is no shared socket (see CreateProxyEngineOptions). */
+  reusePort: boolean;
   listenerError(listener: BoundListener, error: Error): void;
 }
 
@@ -108,7 +110,9 @@ export class NativeTcpFront {
       spec.host,
       spec.port,
       // As the JavaScript listener: `0.0.0.0:P` and `[::]:P` can be two listeners.
-      fd === undefined ? { ipv6Only: net.isIPv6(spec.host) } : { fd },
+      fd === undefined
+        ? { ipv6Only: net.isIPv6(spec.host), reusePort: this.options.reusePort }
+        : { fd },
     );
     const record: NativeListenerRecord = {
       bound: boundListener(spec, { address, port }),

@@ -261,6 +261,37 @@ describe('native fast path in the engine', () => {
     assert.equal((await closed.nth(1)).node, `localhost:${b1.port}`);
   });
 
+  it('lets engines share a port with reusePort', { skip: needsAddon }, async (t) => {
+    const b1 = await serve(t, startTaggedEchoServer('B1'));
+    const first = await startEngine(t, undefined, { fastpath: true, reusePort: true });
+    const port = first.bound[0].port;
+    const second = await startEngine(t, [{ protocol: 'tcp', host: LOOPBACK, port }], {
+      fastpath: true,
+      reusePort: true,
+    });
+    for (const { engine } of [first, second]) {
+      engine.apply(config({ id: '1', upstream: upstream('u1', [node(b1.port)]) }));
+    }
+    const results = await withDeadline(
+      Promise.all(Array.from({ length: 32 }, () => exchange(port, 'r'))),
+      5000,
+      '32 exchanges',
+    );
+    assert.ok(results.every((result) => result.data.toString() === 'B1\nr'));
+    await waitFor(
+      () => first.closed.events.length + second.closed.events.length === 32,
+      2000,
+      'closed events',
+    );
+    assert.ok(first.closed.events.length > 0 && second.closed.events.length > 0);
+    // Without reusePort the port is taken.
+    const third = createProxyEngine({ fastpath: true });
+    t.after(() => third.close());
+    await assert.rejects(third.listen([{ protocol: 'tcp', host: LOOPBACK, port }]), {
+      code: 'ERR_BIND',
+    });
+  });
+
   it('lets engines share one listening socket', { skip: needsAddon }, async (t) => {
     const b1 = await serve(t, startTaggedEchoServer('B1'));
     const spec = { protocol: 'tcp' as const, host: LOOPBACK, port: 0 };

@@ -67,8 +67,8 @@ export interface CreateProxyEngineOptions extends ProxyEngineOptions {
    * Plain TCP listeners (no tls, no proxyProtocol) on the native fast path (libs/fastpath):
    * accept, connect, relay and close in C, every decision still here. Default: on when the addon
    * is built and loads, `STRAIT_FASTPATH` is not `off`, no `connectUpstream` is given, and this is
-   * not a node:cluster worker without `sharedListenSocket` (a worker's other listeners are the
-   * primary's shared sockets, which only net.Server receives). `false` forces the JavaScript path;
+   * not a node:cluster worker without `sharedListenSocket` or `reusePort` (a worker's other
+   * listeners are the primary's shared sockets, which only net.Server receives). `false` forces the JavaScript path;
    * `true` requires the addon (ERR_FASTPATH_UNAVAILABLE otherwise), and with a `connectUpstream`
    * every connection is handed to the JavaScript path after accept. UDP listeners with an IP
    * address use the addon's relay whenever it is on (a worker binds its UDP listeners itself).
@@ -81,6 +81,13 @@ export interface CreateProxyEngineOptions extends ProxyEngineOptions {
    * polls a copy; the caller keeps and closes its own. Undefined for a spec: bound as usual.
    */
   sharedListenSocket?: (spec: ListenerSpec) => number | undefined;
+  /**
+   * Native TCP listeners without a shared socket bind with SO_REUSEPORT, so that several processes
+   * (data-plane workers) can each bind the same port and the kernel spreads connections among
+   * them by a hash. Each process binds for itself: give real ports (port 0 would get each process
+   * its own), and every process sharing a port must set it.
+   */
+  reusePort?: boolean;
 }
 
 export interface CloseOptions {
@@ -199,11 +206,13 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
   ): NativeTcpFront | undefined {
     if (options.fastpath === undefined) {
       if (options.connectUpstream !== undefined) return undefined;
-      if (cluster.isWorker && options.sharedListenSocket === undefined) return undefined;
+      const shares = options.sharedListenSocket !== undefined || options.reusePort === true;
+      if (cluster.isWorker && !shares) return undefined;
     }
     return new NativeTcpFront(binding, this.runtime, {
       customConnector: options.connectUpstream !== undefined,
       sharedListenSocket: options.sharedListenSocket,
+      reusePort: options.reusePort === true,
       listenerError: (listener, error) =>
         this.emit('listener:error', { listenerId: listener.id, error }),
     });
