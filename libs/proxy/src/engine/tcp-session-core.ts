@@ -16,14 +16,9 @@ import type {
 import type { TrackedConnection } from './connection-registry';
 import type { EngineRuntime, ReportableConnection } from './engine-runtime';
 import type { ProxyErrorCode } from './errors';
-import {
-  finishPreread,
-  runPreread,
-  type PrereadOutcome,
-  type PrereadSession,
-  type PrereadStep,
-} from './preread';
-import type { RoutePlan, RuntimeState, UpstreamPlan } from './route-plans';
+import { finishPreread, type PrereadSession, type PrereadStep } from './preread';
+import type { RoutePlan, UpstreamPlan } from './route-plans';
+import { matchRoute, prereadThenBalance, type StartingSession } from './session-start';
 
 /**
  * What a tls or proxyProtocol listener learnt before handing the connection over (see
@@ -51,7 +46,9 @@ export type ConnectFailureReason = 'refused' | 'timeout' | 'error';
  *
  * Fields are public because the transports' module-level socket handlers read and write them.
  */
-export abstract class TcpSessionCore implements TrackedConnection, ReportableConnection {
+export abstract class TcpSessionCore
+  implements TrackedConnection, ReportableConnection, StartingSession
+{
   /** Assigned by start() once the session is registered (a hand-over takes none). */
   id = 0;
   startedAt = Date.now();
@@ -101,49 +98,26 @@ export abstract class TcpSessionCore implements TrackedConnection, ReportableCon
 
   start(): void {
     const state = this.runtime.state;
-    let route: StreamRouteSpec | undefined;
-    let failed = false;
-    try {
-      route = state.table.match(this.context);
-    } catch {
-      failed = true;
-    }
-    const plan = route === undefined ? undefined : state.planFor(route);
+    const route = matchRoute(state, this.context);
+    const plan = route ? state.planFor(route) : undefined;
     if (plan !== undefined && this.handOver(plan)) return;
     this.id = this.runtime.registry.nextId();
-    this.route = route;
+    this.route = route ?? undefined;
     this.runtime.registry.add(this);
     this.runtime.connectionOpened(this);
-    if (failed) return this.refuse(500, 'ERR_INTERNAL');
+    if (route === null) return this.refuse(500, 'ERR_INTERNAL');
     // APISIX: `not hit any route` → ngx.exit(1), nothing is written to the client (spec 3.3).
     if (plan === undefined) return this.refuse(503, 'ERR_NO_ROUTE');
-    if (plan.preread.length === 0) return this.balance(plan.upstream, plan.problem);
-    this.runPreread(plan, state);
+    // A step may read the paused client (mqtt-proxy); a client the engine closed meanwhile ends it.
+    prereadThenBalance(this, plan, state, plan.preread.length ? this.prereadClient() : undefined);
   }
 
-  private runPreread(plan: RoutePlan, state: RuntimeState): void {
-    const routeUpstream = plan.upstream;
-    if (!routeUpstream) return this.refuse(503, plan.problem ?? 'ERR_UPSTREAM_MISSING');
-    const session: PrereadSession = {
-      id: this.id,
-      context: this.context,
-      route: plan.route,
-      upstream: routeUpstream.upstream,
-      client: this.prereadClient(),
-    };
-    this.prereadSteps = plan.preread;
-    this.prereadSession = session;
-    runPreread(plan.preread, session, (outcome: PrereadOutcome, error?: unknown) => {
-      if (this.clientClosed) return; // closed by the engine while a step was pending
-      if (error !== undefined) return this.refuse(500, 'ERR_INTERNAL');
-      if (outcome) return this.refuse(outcome.status, 'ERR_PREREAD_REJECTED');
-      // A step may have switched the upstream (traffic-split); plan the one it chose.
-      const upstream =
-        session.upstream === routeUpstream.upstream
-          ? routeUpstream
-          : state.planUpstream(session.upstream);
-      this.balance(upstream, upstream.problem);
-    });
+  hasEnded(): boolean {
+    return this.clientClosed;
+  }
+
+  reject(status: ConnectionStatus, reason: ProxyErrorCode): void {
+    this.refuse(status, reason);
   }
 
   balance(plan: UpstreamPlan | undefined, problem: ProxyErrorCode | undefined): void {

@@ -15,14 +15,9 @@ import type {
 import type { TrackedConnection } from './connection-registry';
 import type { EngineRuntime, ReportableConnection } from './engine-runtime';
 import type { ProxyErrorCode } from './errors';
-import {
-  finishPreread,
-  runPreread,
-  type PrereadOutcome,
-  type PrereadSession,
-  type PrereadStep,
-} from './preread';
-import type { RoutePlan, RuntimeState, UpstreamPlan } from './route-plans';
+import { finishPreread, type PrereadSession, type PrereadStep } from './preread';
+import type { UpstreamPlan } from './route-plans';
+import { matchRoute, prereadThenBalance, type StartingSession } from './session-start';
 
 /** Datagrams held per session while its upstream socket is being set up (or preread runs). */
 const PENDING_DATAGRAM_LIMIT = 64;
@@ -172,7 +167,7 @@ interface UdpSessionOwner {
  * One client's session, whichever link carries its datagrams: route match, preread steps,
  * balancer, node retries before the first reply, and the end (registry, log phase, events).
  */
-export class UdpSession implements TrackedConnection, ReportableConnection {
+export class UdpSession implements TrackedConnection, ReportableConnection, StartingSession {
   readonly id: number;
   readonly startedAt = Date.now();
   readonly startedHr = performance.now();
@@ -220,47 +215,24 @@ export class UdpSession implements TrackedConnection, ReportableConnection {
   start(): void {
     const runtime = this.owner.runtime;
     const state = runtime.state;
-    let route: StreamRouteSpec | undefined;
-    let failed = false;
-    try {
-      route = state.table.match(this.context);
-    } catch {
-      failed = true;
-    }
-    this.route = route;
+    const route = matchRoute(state, this.context);
+    this.route = route ?? undefined;
     runtime.registry.add(this);
     runtime.connectionOpened(this);
-    if (failed) return this.close(500, 'ERR_INTERNAL');
+    if (route === null) return this.close(500, 'ERR_INTERNAL');
     if (!route) return this.close(503, 'ERR_NO_ROUTE');
-    const plan = state.planFor(route);
-    if (plan.preread.length === 0) return this.balance(plan.upstream, plan.problem);
-    this.runPreread(plan, state);
+    prereadThenBalance(this, state.planFor(route), state);
   }
 
-  private runPreread(plan: RoutePlan, state: RuntimeState): void {
-    const routeUpstream = plan.upstream;
-    if (!routeUpstream) return this.close(503, plan.problem ?? 'ERR_UPSTREAM_MISSING');
-    const session: PrereadSession = {
-      id: this.id,
-      context: this.context,
-      route: plan.route,
-      upstream: routeUpstream.upstream,
-    };
-    this.prereadSteps = plan.preread;
-    this.prereadSession = session;
-    runPreread(plan.preread, session, (outcome: PrereadOutcome, error?: unknown) => {
-      if (this.closed) return;
-      if (error !== undefined) return this.close(500, 'ERR_INTERNAL');
-      if (outcome) return this.close(outcome.status, 'ERR_PREREAD_REJECTED');
-      const upstream =
-        session.upstream === routeUpstream.upstream
-          ? routeUpstream
-          : state.planUpstream(session.upstream);
-      this.balance(upstream, upstream.problem);
-    });
+  hasEnded(): boolean {
+    return this.closed;
   }
 
-  private balance(plan: UpstreamPlan | undefined, problem: ProxyErrorCode | undefined): void {
+  reject(status: ConnectionStatus, reason: ProxyErrorCode): void {
+    this.close(status, reason);
+  }
+
+  balance(plan: UpstreamPlan | undefined, problem: ProxyErrorCode | undefined): void {
     if (problem || !plan) return this.close(503, problem ?? 'ERR_UPSTREAM_MISSING');
     this.plan = plan;
     try {
