@@ -1,52 +1,31 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { findUser, storeLookups } from '../admin/reference-checks';
-import type { ResourcePolicy } from '../admin/resource-policy';
-import { VALIDATION_OPTIONS } from '../admin/validation-options.provider';
-import { validateStreamRouteWithReferences, type ValidationOptions } from '../apisix-schema';
+import { Injectable } from '@nestjs/common';
+import type { DeleteBlocker } from '../admin/delete-blockers';
+import { ReferenceCheckedPolicy } from '../admin/reference-checked-policy';
+import { validateStreamRouteWithReferences } from '../apisix-schema';
 import { isJsonObject } from '../common/deep-merge';
-import { PrivateKeyFields } from '../crypto/private-key-fields';
 import type { JsonObject } from '../store/resource-kind';
-import type { StoreSession } from '../store/store-session';
 
 /** stream_routes (apisix/admin/stream_routes.lua): no PATCH; superior_id references block DELETE. */
 @Injectable()
-export class StreamRoutesPolicy implements ResourcePolicy {
+export class StreamRoutesPolicy extends ReferenceCheckedPolicy {
   readonly kind = 'stream_routes' as const;
   readonly label = 'stream route';
   readonly unsupportedMethods = ['PATCH'] as const;
   readonly filterKeys = ['service_id', 'upstream_id'] as const;
-
-  constructor(
-    private readonly privateKeys: PrivateKeyFields,
-    @Inject(VALIDATION_OPTIONS) private readonly validation: ValidationOptions,
-  ) {}
-
-  async validate(value: JsonObject, session: StoreSession): Promise<string | undefined> {
-    const outcome = await validateStreamRouteWithReferences(
-      value,
-      storeLookups(session),
-      this.validation,
-    );
-    return outcome.ok ? undefined : outcome.message;
-  }
+  protected readonly validator = validateStreamRouteWithReferences;
+  protected readonly deleteBlockers: readonly DeleteBlocker[] = [
+    {
+      referrerKind: 'stream_routes',
+      // An xRPC sub-route names its superior route inside `protocol`, not at the top level.
+      mentionedKey: 'superior_id',
+      refersTo: (route, id) =>
+        isJsonObject(route.protocol) && String(route.protocol.superior_id) === id,
+      message: (route) =>
+        `can not delete this stream route directly, stream route [${route}] is still using it as superior_id`,
+    },
+  ];
 
   prepareForStorage(value: JsonObject): JsonObject {
     return this.privateKeys.encryptInlineUpstream(value);
-  }
-
-  presentForRead(value: JsonObject): JsonObject {
-    return value;
-  }
-
-  async checkDelete(id: string, session: StoreSession): Promise<string | undefined> {
-    const user = await findUser(
-      session,
-      'stream_routes',
-      'superior_id',
-      (value) => isJsonObject(value.protocol) && String(value.protocol.superior_id) === id,
-    );
-    return user === undefined
-      ? undefined
-      : `can not delete this stream route directly, stream route [${user}] is still using it as superior_id`;
   }
 }
