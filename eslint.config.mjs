@@ -50,8 +50,8 @@ export default tseslint.config(
   },
   {
     // The e2e tier drives the built service from outside and imports no lib, except the socket
-    // fixtures it shares with the libs' specs (the blackhole port): a test-only subpath that loads
-    // no addon and is not part of @strait/fastpath's main entry point.
+    // fixtures it shares with the libs' specs (the blackhole port, withDeadline): a test-only
+    // subpath that loads no addon and is not part of @strait/fastpath's main entry point.
     files: ['test/src/**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': [

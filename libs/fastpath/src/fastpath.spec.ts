@@ -17,6 +17,7 @@ import {
   BATCH_FIELDS,
   collect,
   connectClient,
+  connectPausedClient,
   exchange,
   LOOPBACK,
   refusedPort,
@@ -25,6 +26,7 @@ import {
   startServer,
   TestLoop,
   waitFor,
+  waitForStall,
   withDeadline,
 } from './testing';
 
@@ -196,7 +198,11 @@ for (const { relay, delivery } of MODES) {
       const proxy = new TestLoop(t, { relay }, delivery);
       const bound = proxy.listen('::1', 0, { ipv6Only: true });
       proxy.relayTo(echo.port, '::1');
-      const result = await withDeadline(exchange(bound.port, 'v6', '::1'), 3000, 'v6 exchange');
+      const result = await withDeadline(
+        exchange(bound.port, 'v6', { host: '::1' }),
+        3000,
+        'v6 exchange',
+      );
       assert.equal(result.data.toString(), 'six\nv6');
     });
 
@@ -439,21 +445,11 @@ for (const { relay, delivery } of MODES) {
       const proxy = new TestLoop(t, { relay }, delivery);
       const bound = proxy.listen();
       proxy.relayTo(server.port);
-      const client = net.connect({ host: LOOPBACK, port: bound.port });
-      client.on('error', () => undefined);
-      client.pause();
-      t.after(() => client.destroy());
+      const client = connectPausedClient(t, bound.port);
 
-      let lastSent = -1;
-      let stableSince = Date.now();
-      await waitFor(
-        () => {
-          if (sent !== lastSent) {
-            lastSent = sent;
-            stableSince = Date.now();
-          }
-          return sent > 0 && Date.now() - stableSince > 300;
-        },
+      await waitForStall(
+        () => sent,
+        () => sent > 0,
         10_000,
         'the upstream stalls behind the client',
       );
@@ -502,16 +498,9 @@ for (const { relay, delivery } of MODES) {
         }
       };
       next();
-      let lastSent = -1;
-      let stableSince = Date.now();
-      await waitFor(
-        () => {
-          if (sent !== lastSent) {
-            lastSent = sent;
-            stableSince = Date.now();
-          }
-          return stalled && Date.now() - stableSince > 300;
-        },
+      await waitForStall(
+        () => sent,
+        () => stalled,
         10_000,
         'the client stalls behind the upstream',
       );

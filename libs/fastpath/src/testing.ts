@@ -18,6 +18,7 @@ import {
 
 export const LOOPBACK = '127.0.0.1';
 
+/** Rejects when `promise` has not settled within `ms`, naming what was awaited. */
 export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`deadline of ${ms} ms passed: ${what}`)), ms);
@@ -34,12 +35,40 @@ export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): 
   });
 }
 
+/** Polls `condition` every few milliseconds until it holds or the deadline passes. */
 export async function waitFor(condition: () => boolean, ms: number, what: string): Promise<void> {
   const deadline = Date.now() + ms;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`deadline of ${ms} ms passed: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/**
+ * Waits until `progress()` (bytes written so far, say) has stood still for `quietMs` while
+ * `ready()` holds: how the back-pressure specs tell a writer held back from one that is slow.
+ */
+export async function waitForStall(
+  progress: () => number,
+  ready: () => boolean,
+  ms: number,
+  what: string,
+  quietMs = 300,
+): Promise<void> {
+  let last = -1;
+  let stableSince = Date.now();
+  await waitFor(
+    () => {
+      const now = progress();
+      if (now !== last) {
+        last = now;
+        stableSince = Date.now();
+      }
+      return ready() && Date.now() - stableSince > quietMs;
+    },
+    ms,
+    what,
+  );
 }
 
 export interface Accepted {
@@ -213,15 +242,20 @@ export class TestLoop {
 }
 
 export interface TestServer {
+  readonly host: string;
   readonly port: number;
+  readonly server: net.Server;
+  /** Sockets accepted so far (open or not). */
   readonly accepted: net.Socket[];
   close(): Promise<void>;
 }
 
-export async function startServer(
-  t: TestContext,
+/** A TCP server (half-open allowed) on `host`; `close()` destroys what it accepted, then closes. */
+export async function startTcpServer(
   onConnection: (socket: net.Socket) => void,
   host = LOOPBACK,
+  port = 0,
+  backlog?: number,
 ): Promise<TestServer> {
   const accepted: net.Socket[] = [];
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
@@ -231,10 +265,12 @@ export async function startServer(
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host, port: 0, backlog: 4096 }, () => resolve());
+    server.listen({ host, port, backlog }, () => resolve());
   });
-  const result = {
+  return {
+    host,
     port: (server.address() as net.AddressInfo).port,
+    server,
     accepted,
     close: () =>
       new Promise<void>((resolve) => {
@@ -242,8 +278,20 @@ export async function startServer(
         server.close(() => resolve());
       }),
   };
-  t.after(() => result.close());
-  return result;
+}
+
+/**
+ * startTcpServer on an ephemeral port, closed when the test ends; a backlog of 4096 takes the
+ * concurrent-connections spec's 2,000 connects at once.
+ */
+export async function startServer(
+  t: TestContext,
+  onConnection: (socket: net.Socket) => void,
+  host = LOOPBACK,
+): Promise<TestServer> {
+  const server = await startTcpServer(onConnection, host, 0, 4096);
+  t.after(() => server.close());
+  return server;
 }
 
 /** Greets with `tag\n`, then echoes; ends when the client ends. */
@@ -260,9 +308,11 @@ export function startEchoServer(t: TestContext, tag = '', host = LOOPBACK): Prom
 
 export interface ClientResult {
   data: Buffer;
+  /** The error code the client saw, if any (ECONNRESET for a reset). */
   errorCode?: string;
 }
 
+/** Resolves at close with all data and the error seen; `endOnEnd` answers a FIN with a FIN. */
 export function collect(socket: net.Socket, endOnEnd = true): Promise<ClientResult> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
@@ -282,24 +332,40 @@ export function connectClient(port: number, host = LOOPBACK): Promise<net.Socket
   });
 }
 
-export async function exchange(
+/**
+ * A client that connects and reads nothing (paused) until the test resumes it, for back-pressure
+ * toward the client; destroyed when the test ends.
+ */
+export function connectPausedClient(t: TestContext, port: number, host = LOOPBACK): net.Socket {
+  const client = net.connect({ host, port });
+  client.on('error', () => undefined);
+  client.pause();
+  t.after(() => client.destroy());
+  return client;
+}
+
+/** Connects, sends `payload` (then FIN unless `keepOpen`), and collects everything until close. */
+export function exchange(
   port: number,
-  payload: string | Buffer,
-  host = LOOPBACK,
+  payload: string | Buffer = '',
+  options: { host?: string; localAddress?: string; keepOpen?: boolean } = {},
 ): Promise<ClientResult> {
-  const socket = net.connect({ host, port, allowHalfOpen: true });
-  socket.write(payload);
-  socket.end();
+  const socket = net.connect({
+    host: options.host ?? LOOPBACK,
+    port,
+    localAddress: options.localAddress,
+    allowHalfOpen: true,
+  });
+  if (payload.length > 0) socket.write(payload);
+  if (!options.keepOpen) socket.end();
   return collect(socket);
 }
 
-/** A loopback port nobody listens on. */
-export async function refusedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, LOOPBACK, resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+/** A loopback port nobody listens on: connecting to it is refused at once. */
+export async function refusedPort(host = LOOPBACK): Promise<number> {
+  const server = await startTcpServer(() => undefined, host);
+  await server.close();
+  return server.port;
 }
 
 /** A loopback port whose connects never complete; `close()` releases it. */

@@ -4,22 +4,11 @@ export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Rejects when `promise` has not settled within `ms`. */
-export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`deadline of ${ms} ms passed: ${what}`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
-}
+/**
+ * Rejects when `promise` has not settled within `ms`: one implementation, shared with the libs'
+ * specs through `@strait/fastpath/testing`.
+ */
+export { withDeadline } from '@strait/fastpath/testing';
 
 /**
  * Polls `probe` (sync or async) every `intervalMs` until it returns something truthy, and

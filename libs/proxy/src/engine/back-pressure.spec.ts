@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import {
   config,
+  connectPausedClient,
   LOOPBACK,
   node,
   serve,
   startEngine,
   startTcpServer,
   upstream,
-  waitFor,
+  waitForStall,
   withDeadline,
 } from './testing/loopback';
 
@@ -41,22 +42,12 @@ describe('back-pressure', () => {
     const { engine, bound, closed } = await startEngine(t);
     engine.apply(config({ id: '1', upstream: upstream('u1', [node(server.port)]) }));
 
-    const client = net.connect({ host: LOOPBACK, port: bound[0].port });
-    client.on('error', () => undefined);
-    client.pause();
-    t.after(() => client.destroy());
+    const client = connectPausedClient(t, bound[0].port);
 
     // Wait until the upstream is stalled: its progress stops moving for a while.
-    let lastSent = -1;
-    let stableSince = Date.now();
-    await waitFor(
-      () => {
-        if (sent !== lastSent) {
-          lastSent = sent;
-          stableSince = Date.now();
-        }
-        return sent > 0 && Date.now() - stableSince > 300;
-      },
+    await waitForStall(
+      () => sent,
+      () => sent > 0,
       10_000,
       'upstream stalls behind the non-reading client',
     );
@@ -112,16 +103,9 @@ describe('back-pressure', () => {
       }
     };
     pump();
-    let lastSent = -1;
-    let stableSince = Date.now();
-    await waitFor(
-      () => {
-        if (sent !== lastSent) {
-          lastSent = sent;
-          stableSince = Date.now();
-        }
-        return stalled && Date.now() - stableSince > 300;
-      },
+    await waitForStall(
+      () => sent,
+      () => stalled,
       10_000,
       'client stalls behind the non-reading upstream',
     );

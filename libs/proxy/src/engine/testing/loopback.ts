@@ -9,6 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as net from 'node:net';
 import type { TestContext } from 'node:test';
+import {
+  collect,
+  LOOPBACK,
+  startTcpServer,
+  withDeadline,
+  type ClientResult,
+  type TestServer,
+} from '@strait/fastpath/testing';
 import type {
   BoundListener,
   ListenerSpec,
@@ -24,70 +32,26 @@ import {
   type ProxyEngine,
 } from '../proxy-engine';
 
-export const LOOPBACK = '127.0.0.1';
-
-/** Rejects when `promise` has not settled within `ms`, naming what was awaited. */
-export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`deadline of ${ms} ms passed: ${what}`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
-}
-
-/** Polls `condition` every few milliseconds until it holds or the deadline passes. */
-export async function waitFor(condition: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`deadline of ${ms} ms passed: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-export interface TestServer {
-  readonly host: string;
-  readonly port: number;
-  readonly server: net.Server;
-  /** Sockets accepted so far (open or not). */
-  readonly accepted: net.Socket[];
-  close(): Promise<void>;
-}
-
-export async function startTcpServer(
-  onConnection: (socket: net.Socket) => void,
-  host = LOOPBACK,
-  port = 0,
-): Promise<TestServer> {
-  const accepted: net.Socket[] = [];
-  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-    socket.on('error', () => undefined);
-    accepted.push(socket);
-    onConnection(socket);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port }, () => resolve());
-  });
-  return {
-    host,
-    port: (server.address() as net.AddressInfo).port,
-    server,
-    accepted,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of accepted) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
+/**
+ * The socket fixtures the engine specs share with libs/fastpath's specs, one implementation each
+ * in its test-only subpath: deadlines, plain TCP servers and clients, a refused port, and a
+ * blackholed one (SYNs unanswered, for connect timeouts: a listener with a full accept queue).
+ */
+export {
+  collect,
+  connectPausedClient,
+  exchange,
+  LOOPBACK,
+  refusedPort,
+  startBlackhole,
+  startTcpServer,
+  waitFor,
+  waitForStall,
+  withDeadline,
+  type Blackhole,
+  type ClientResult,
+  type TestServer,
+} from '@strait/fastpath/testing';
 
 /**
  * Writes `tag\n` on connect, then echoes; ends its side when the client ends. The tag tells the
@@ -98,41 +62,6 @@ export function startTaggedEchoServer(tag: string, host = LOOPBACK): Promise<Tes
     socket.write(`${tag}\n`);
     socket.pipe(socket);
   }, host);
-}
-
-export interface ClientResult {
-  data: Buffer;
-  /** The error code the client saw, if any (ECONNRESET for a reset). */
-  errorCode?: string;
-}
-
-/** Connects, sends `payload` (then FIN unless `keepOpen`), and collects everything until close. */
-export function exchange(
-  port: number,
-  payload: string | Buffer = '',
-  options: { host?: string; localAddress?: string; keepOpen?: boolean } = {},
-): Promise<ClientResult> {
-  const socket = net.connect({
-    host: options.host ?? LOOPBACK,
-    port,
-    localAddress: options.localAddress,
-    allowHalfOpen: true,
-  });
-  if (payload.length > 0) socket.write(payload);
-  if (!options.keepOpen) socket.end();
-  return collect(socket);
-}
-
-/** Resolves at close with all data and the error seen; `endOnEnd` answers a FIN with a FIN. */
-export function collect(socket: net.Socket, endOnEnd = true): Promise<ClientResult> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let errorCode: string | undefined;
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('error', (error: NodeJS.ErrnoException) => (errorCode = error.code));
-    if (endOnEnd) socket.on('end', () => socket.end());
-    socket.on('close', () => resolve({ data: Buffer.concat(chunks), errorCode }));
-  });
 }
 
 /** A connected client plus a reader of what arrived so far. */
@@ -155,19 +84,6 @@ export async function openClient(
   );
   return { socket, received: () => Buffer.concat(chunks).toString(), result };
 }
-
-/** A loopback port nobody listens on: connecting to it is refused at once. */
-export async function refusedPort(host = LOOPBACK): Promise<number> {
-  const server = await startTcpServer(() => undefined, host);
-  await server.close();
-  return server.port;
-}
-
-/**
- * A loopback port whose SYNs go unanswered, for connect timeouts (a listener with a full accept
- * queue): one implementation, in libs/fastpath's test fixtures.
- */
-export { startBlackhole, type Blackhole } from '@strait/fastpath/testing';
 
 export function node(port: number, host = LOOPBACK, priority = 0, weight = 1): UpstreamNodeSpec {
   return { host, port, weight, priority };
