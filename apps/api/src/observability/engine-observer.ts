@@ -67,8 +67,8 @@ export class EngineObserver {
 
   start(): void {
     const { engine } = this;
-    engine.on('connection:opened', (info) => this.traffic.opened(info));
-    engine.on('connection:closed', (summary) => this.traffic.closed(summary));
+    // Counted from the connection itself: no event object is built per connection for this.
+    engine.observeConnections(this.traffic);
     // Subscribed only when on: building a record per connection costs CPU even if it is dropped.
     if (this.accessLog.enabled)
       engine.on('connection:closed', (summary) => this.accessLog.closed(summary));

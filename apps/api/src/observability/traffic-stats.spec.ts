@@ -56,7 +56,7 @@ function live(id: number, fromClient: number, toClient: number): LiveConnection 
 describe('TrafficStats', () => {
   it('counts bytes of long connections while they flow and each byte once at close', () => {
     const stats = new TrafficStats();
-    stats.opened({ ...base, id: 1 });
+    stats.opened(summary(1, 0, 0));
     stats.tick([live(1, 100, 1000)], 10);
     stats.tick([live(1, 150, 3000)], 11);
     stats.closed(summary(1, 200, 3500));
@@ -81,8 +81,8 @@ describe('TrafficStats', () => {
     const stats = new TrafficStats();
     stats.closed(summary(1, 5, 5)); // opened before the stats subscribed
     stats.tick([live(1, 5, 5)], 9);
-    stats.opened({ ...base, id: 2 });
-    stats.opened({ ...base, id: 3 });
+    stats.opened(summary(2, 0, 0));
+    stats.opened(summary(3, 0, 0));
     stats.tick([live(2, 10, 20)], 10); // 3 is short: it never enters the per-connection table
     stats.closed(summary(3, 1, 2));
     stats.closed(summary(2, 15, 30));
@@ -96,8 +96,8 @@ describe('TrafficStats', () => {
 
   it('renders Prometheus text with per-route counters, statuses and a connect histogram', () => {
     const stats = new TrafficStats();
-    stats.opened({ ...base, id: 1 });
-    stats.opened({ ...base, id: 2 });
+    stats.opened(summary(1, 0, 0));
+    stats.opened(summary(2, 0, 0));
     stats.closed(summary(1, 10, 20));
     stats.closed(summary(2, 0, 0, { status: 502, connectMs: undefined }));
     const text = renderPrometheusText({

@@ -1,4 +1,4 @@
-import type { ConnectionInfo, ConnectionSummary, LiveConnection } from '@strait/proxy';
+import type { ConnectionTally, LiveConnection } from '@strait/proxy';
 
 /** Upper bounds (seconds) of the upstream connect-time histogram buckets. */
 export const CONNECT_SECONDS_BUCKETS = [
@@ -58,37 +58,37 @@ export class TrafficStats {
   private firstOpenedId = Number.POSITIVE_INFINITY;
   private lastOpenedId = 0;
 
-  opened(info: ConnectionInfo): void {
-    const routeId = info.routeId ?? NO_ROUTE;
+  opened(connection: ConnectionTally): void {
+    const routeId = connection.routeId ?? NO_ROUTE;
     const counters = this.countersFor(routeId);
     counters.connectionsTotal += 1;
     counters.active += 1;
     this.sampleFor(routeId).connections += 1;
-    if (info.id < this.firstOpenedId) this.firstOpenedId = info.id;
-    if (info.id > this.lastOpenedId) this.lastOpenedId = info.id;
+    if (connection.id < this.firstOpenedId) this.firstOpenedId = connection.id;
+    if (connection.id > this.lastOpenedId) this.lastOpenedId = connection.id;
   }
 
-  closed(summary: ConnectionSummary): void {
-    const previous = this.counted.get(summary.id);
-    const routeId = summary.routeId ?? previous?.routeId ?? NO_ROUTE;
+  closed(connection: ConnectionTally): void {
+    const previous = this.counted.get(connection.id);
+    const routeId = connection.routeId ?? previous?.routeId ?? NO_ROUTE;
     const counters = this.countersFor(routeId);
-    if (previous !== undefined || this.wasOpened(summary.id)) {
+    if (previous !== undefined || this.wasOpened(connection.id)) {
       counters.active = Math.max(0, counters.active - 1);
     }
     if (previous === undefined) {
-      this.addBytes(routeId, summary.bytesFromClient, summary.bytesToClient);
+      this.addBytes(routeId, connection.bytesFromClient, connection.bytesToClient);
     } else {
       this.addBytes(
         routeId,
-        summary.bytesFromClient - previous.fromClient,
-        summary.bytesToClient - previous.toClient,
+        connection.bytesFromClient - previous.fromClient,
+        connection.bytesToClient - previous.toClient,
       );
-      this.counted.delete(summary.id);
+      this.counted.delete(connection.id);
     }
     const statusTotals = counters.statusTotals;
-    statusTotals.set(summary.status, (statusTotals.get(summary.status) ?? 0) + 1);
-    if (summary.connectMs !== undefined) {
-      const seconds = summary.connectMs / 1000;
+    statusTotals.set(connection.status, (statusTotals.get(connection.status) ?? 0) + 1);
+    if (connection.connectMs !== undefined) {
+      const seconds = connection.connectMs / 1000;
       counters.connectCount += 1;
       counters.connectSumSeconds += seconds;
       for (let bucket = 0; bucket < CONNECT_SECONDS_BUCKETS.length; bucket++) {

@@ -9,6 +9,27 @@ import type { ProxyError, ProxyErrorCode } from './errors';
  */
 export type ConnectionStatus = 200 | 400 | 403 | 404 | 500 | 502 | 503;
 
+/**
+ * What a connection's counters read when it opens and when it closes (engine.observeConnections):
+ * the engine hands over the connection itself, not a copy, so counting builds nothing per
+ * connection. ConnectionSummary has these fields too. Read it during the call only.
+ */
+export interface ConnectionTally {
+  readonly id: number;
+  readonly routeId?: string;
+  readonly status: ConnectionStatus;
+  readonly bytesFromClient: number;
+  readonly bytesToClient: number;
+  /** Milliseconds the relaying node took to connect (TCP). */
+  readonly connectMs?: number;
+}
+
+/** Subscribes to every connection's open and close, synchronously, before the events. */
+export interface ConnectionObserver {
+  opened(connection: ConnectionTally): void;
+  closed(connection: ConnectionTally): void;
+}
+
 /** What is known about a connection when it is accepted and routed. */
 export interface ConnectionInfo {
   /** Unique per engine, shared by TCP connections and UDP sessions. */

@@ -1,11 +1,11 @@
 import type { BalancerRegistry } from '../balancing/types';
-import type { ConnectionInfo, ConnectionSummary } from './connection-events';
+import type { ConnectionInfo, ConnectionSummary, ConnectionTally } from './connection-events';
 import type { ConnectionRegistry } from './connection-registry';
 import type { RuntimeState } from './route-plans';
 import type { UpstreamConnector } from './upstream-connector';
 
-/** Something that can describe itself for the opened/closed events. */
-export interface ReportableConnection {
+/** Something the observers can count and that can describe itself for the opened/closed events. */
+export interface ReportableConnection extends ConnectionTally {
   info(): ConnectionInfo;
   summary(): ConnectionSummary;
 }

@@ -4,6 +4,8 @@ export type { ConnectionIdSequence } from './connection-registry';
 export type {
   CertificateErrorEvent,
   ConnectionInfo,
+  ConnectionObserver,
+  ConnectionTally,
   ConnectionPhase,
   ConnectionStatus,
   ConnectionSummary,

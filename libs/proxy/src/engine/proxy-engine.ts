@@ -16,7 +16,12 @@ import { createRouteTableCompiler } from '../routing';
 import type { ConnectionContext, MatchExplanation, RouteTable } from '../routing/types';
 import { CertificateContexts } from '../tls/certificate-contexts';
 import { buildTlsTermination } from '../tls/tls-termination';
-import type { HandshakeStats, LiveConnection, ProxyEngineEvents } from './connection-events';
+import type {
+  ConnectionObserver,
+  HandshakeStats,
+  LiveConnection,
+  ProxyEngineEvents,
+} from './connection-events';
 import { ConnectionRegistry, type ConnectionIdSequence } from './connection-registry';
 import type { EngineRuntime } from './engine-runtime';
 import { ProxyError } from './errors';
@@ -113,6 +118,8 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
   private readonly openListenersById = new Map<string, OpenListener>();
   private readonly hooks: ListenerHooks;
   private configVersion = 0;
+  /** Replaced, never mutated, so a (un)subscribe during a callback does not disturb the loop. */
+  private connectionObservers: readonly ConnectionObserver[] = [];
   private readonly healthMonitor = new HealthMonitor();
   /** tls and proxyProtocol listeners: everything before routing. */
   private readonly front: HandshakeFront;
@@ -142,13 +149,19 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
       ),
       registry: new ConnectionRegistry(options.connectionIds),
       connectUpstream: options.connectUpstream ?? connectByScheme,
-      // Payload objects are only built when someone listens.
+      // Observers read the connection itself; event payloads are only built when someone listens.
       connectionOpened: (connection) => {
+        for (const observer of this.connectionObservers) {
+          this.callSafely(() => observer.opened(connection));
+        }
         if (this.listenerCount('connection:opened') > 0) {
           this.emitSafely('connection:opened', connection.info());
         }
       },
       connectionClosed: (connection) => {
+        for (const observer of this.connectionObservers) {
+          this.callSafely(() => observer.closed(connection));
+        }
         if (this.listenerCount('connection:closed') > 0) {
           this.emitSafely('connection:closed', connection.summary());
         }
@@ -303,6 +316,19 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
     };
   }
 
+  /**
+   * Calls `observer` for every connection that opens or closes from now on, synchronously and
+   * before the `connection:opened`/`connection:closed` events, with the connection itself rather
+   * than an event object: the way for counters to see every connection without an allocation per
+   * connection. Returns the unsubscribe function.
+   */
+  observeConnections(observer: ConnectionObserver): () => void {
+    this.connectionObservers = [...this.connectionObservers, observer];
+    return () => {
+      this.connectionObservers = this.connectionObservers.filter((entry) => entry !== observer);
+    };
+  }
+
   /** Live TCP connections and UDP sessions, oldest first. */
   connections(): LiveConnection[] {
     return this.runtime.registry.list();
@@ -363,8 +389,13 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
     event: K,
     payload: ProxyEngineEvents[K],
   ): void {
+    this.callSafely(() => this.emit(event, payload));
+  }
+
+  /** A subscriber that throws is rethrown outside the connection path, which goes on. */
+  private callSafely(call: () => void): void {
     try {
-      this.emit(event, payload);
+      call();
     } catch (error) {
       process.nextTick(() => {
         throw error;

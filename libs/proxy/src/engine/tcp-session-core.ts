@@ -79,6 +79,11 @@ export abstract class TcpSessionCore
     readonly inbound: InboundDetails | undefined,
   ) {}
 
+  /** For the connection observers (ConnectionTally). */
+  get routeId(): string | undefined {
+    return this.route?.id;
+  }
+
   /** Closes the client without writing a byte (the transport reports the close later). */
   protected abstract closeClient(): void;
   /** Starts a connect to `node` (this.plan is set); the outcome comes back asynchronously. */

@@ -211,6 +211,11 @@ export class UdpSession implements TrackedConnection, ReportableConnection, Star
     };
   }
 
+  /** For the connection observers (ConnectionTally). */
+  get routeId(): string | undefined {
+    return this.route?.id;
+  }
+
   /** Routes the session; its first datagram is already with the link. */
   start(): void {
     const runtime = this.owner.runtime;
