@@ -57,6 +57,7 @@ async function init(message: PrimaryMessage & { type: 'init' }): Promise<void> {
     connectionIds: connectionIdsFor(received.index, received.count, received.generation),
     maxStdoutWriteBytes: PIPE_BUF,
     reusePort: received.reusePort,
+    activeHealthChecks: received.activeHealthChecks,
     sharedListenSocket: received.reusePort
       ? undefined
       : (spec) => descriptorOf(sharedSockets.get(sharedSocketKey(spec))),
@@ -189,6 +190,9 @@ process.on('message', (message: PrimaryMessage, handle?: unknown) => {
       break;
     case 'drain':
       void drain(message.timeoutMs);
+      break;
+    case 'health':
+      host?.engine.applyHealthChange(message.event);
       break;
   }
 });

@@ -6,7 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import { createApp } from '../bootstrap/create-app';
 import { parseConfigText } from '../config';
 import { startTestApp, type TestApp } from '../testing/test-app';
+import type { UpstreamHealth } from '@strait/proxy';
 import { DataPlane, type ConnectionRow } from './data-plane';
+import type { WorkerPool } from './worker-pool';
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -256,10 +258,11 @@ describe('data-plane workers (strait.workers: 2)', () => {
         unhealthy: { interval: 1, tcp_failures: 1 },
       },
     };
+    const dead = await freePort();
     assert.equal(
       (
         await test.request('PUT', '/apisix/admin/upstreams/checked', {
-          nodes: { [`127.0.0.1:${backends[0].port}`]: 1 },
+          nodes: { [`127.0.0.1:${backends[0].port}`]: 1, [`127.0.0.1:${dead}`]: 1 },
           checks,
         })
       ).status,
@@ -275,17 +278,65 @@ describe('data-plane workers (strait.workers: 2)', () => {
       ).status,
       201,
     );
-    // Each worker runs the checker; the answer is one upstream with the node healthy in both.
-    const health = await waitFor(
+    // Worker 0 probes for both; the dead node's flip reaches worker 1, which never probes.
+    const nodeIn = (list: UpstreamHealth[], port: number) =>
+      list
+        .find((upstream) => upstream.upstreamKey === '/apisix/upstreams/checked')
+        ?.nodes.find((entry) => entry.node === `127.0.0.1:${port}`);
+    const perWorker = await waitFor(
       async () => {
-        const answer = (await test.request('GET', '/strait/v1/upstreams/checked/health')).json;
-        return answer.running && answer.nodes[0].lastCheckAt !== null ? answer : undefined;
+        const lists = await (dataPlane as WorkerPool)['values']('health', null);
+        const down = lists.map((list) => nodeIn(list, dead)?.healthy === false);
+        return lists.length === 2 && down.every(Boolean) ? lists : undefined;
       },
       5000,
-      'a probe of the checked upstream',
+      'the dead node down in both workers',
     );
-    assert.equal(health.nodes.length, 1);
-    assert.equal(health.nodes[0].healthy, true);
+    assert.notEqual(nodeIn(perWorker[0], backends[0].port)?.lastCheckAt ?? null, null);
+    assert.equal(
+      nodeIn(perWorker[1], backends[0].port)?.lastCheckAt,
+      null,
+      'worker 1 never probes',
+    );
+    assert.equal(nodeIn(perWorker[1], dead)?.lastCheckAt, null);
+    // A restarted prober starts from the node states of the other worker, before its own probes.
+    const [prober] = dataPlane.workers();
+    process.kill(prober.pid as number, 'SIGKILL');
+    await waitFor(
+      () =>
+        dataPlane
+          .workers()
+          .find(
+            (worker) =>
+              worker.index === 0 &&
+              worker.state === 'running' &&
+              worker.restarts === prober.restarts + 1,
+          ),
+      5000,
+      'worker 0 restarted',
+    );
+    const synced = await waitFor(
+      async () => {
+        const lists = await (dataPlane as WorkerPool)['values']('health', null);
+        const state = lists.length === 2 ? nodeIn(lists[0], dead) : undefined;
+        return state?.healthy === false ? state : undefined;
+      },
+      800,
+      'the dead node down in the restarted worker',
+    );
+    assert.equal(synced.lastCheckAt, null, 'taken over, not probed yet');
+    // The answer is one upstream: the live node healthy, the dead one not.
+    const health = (await test.request('GET', '/strait/v1/upstreams/checked/health')).json;
+    assert.equal(health.nodes.length, 2);
+    assert.deepEqual(
+      health.nodes
+        .map((entry: { node: string; healthy: boolean }) => [entry.node, entry.healthy])
+        .sort(),
+      [
+        [`127.0.0.1:${backends[0].port}`, true],
+        [`127.0.0.1:${dead}`, false],
+      ].sort(),
+    );
     const list = (await test.request('GET', '/strait/v1/health')).json;
     assert.deepEqual(
       list.list.map((entry: { upstream_key: string }) => entry.upstream_key),

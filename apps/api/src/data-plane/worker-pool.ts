@@ -4,6 +4,7 @@ import {
   type BoundListener,
   type ConnectionContext,
   type HandshakeStats,
+  type HealthChangedEvent,
   type PluginPipelineStats,
   type ProxyConfig,
   type UpstreamHealth,
@@ -334,6 +335,8 @@ export class WorkerPool extends DataPlane implements OnApplicationBootstrap, OnA
         ...this.config.listeners[configIndex],
       })),
       reusePort: this.config.reusePort,
+      // Worker 0 probes for all; a flip any worker makes reaches the others (shareHealth).
+      activeHealthChecks: slot.index === 0,
       engine: engineOptionsOf(this.config),
       fallbackSni: this.config.fallbackSni,
       accessLog: { ...this.config.accessLog },
@@ -382,9 +385,10 @@ export class WorkerPool extends DataPlane implements OnApplicationBootstrap, OnA
           restarts: slot.restarts,
           readyInMs: slot.readySince - slot.forkedAt,
         };
-        if (this.started)
+        if (this.started) {
           this.logger.log({ msg: 'data-plane worker restarted and serving', ...entry });
-        else this.logger.debug({ msg: 'data-plane worker ready', ...entry });
+          void this.syncHealth(slot);
+        } else this.logger.debug({ msg: 'data-plane worker ready', ...entry });
         slot.started?.resolve({ ok: true });
         break;
       }
@@ -426,6 +430,7 @@ export class WorkerPool extends DataPlane implements OnApplicationBootstrap, OnA
         break;
       }
       case 'health':
+        this.shareHealth(slot, message.event);
         for (const listener of this.listeners.healthChanged) listener(message.event, slot.index);
         break;
       case 'listener-error':
@@ -535,6 +540,50 @@ export class WorkerPool extends DataPlane implements OnApplicationBootstrap, OnA
       return true;
     } catch {
       return false;
+    }
+  }
+
+  // ---- shared health state -------------------------------------------------------------------
+
+  /** A node flip of one worker's checker (worker 0's probes, anyone's passive reports) for all. */
+  private shareHealth(from: Slot, event: HealthChangedEvent): void {
+    for (const slot of this.slots) {
+      if (slot === from || !slot.worker || slot.state === 'stopping') continue;
+      this.send(slot.worker, { type: 'health', event });
+    }
+  }
+
+  /**
+   * A restarted worker's checkers start with every node healthy: it takes over the nodes another
+   * worker has down. A restarted prober then probes them at the unhealthy interval and shares the
+   * recovery; a restarted follower just knows what the prober found.
+   */
+  private async syncHealth(slot: Slot): Promise<void> {
+    const peer = this.slots.find((other) => other !== slot && other.state === 'running');
+    if (!peer) return;
+    try {
+      for (const upstream of await this.query(peer, 'health', null)) {
+        for (const node of upstream.nodes) {
+          if (node.healthy || !slot.worker || slot.state !== 'running') continue;
+          this.send(slot.worker, {
+            type: 'health',
+            event: {
+              upstreamKey: upstream.upstreamKey,
+              node: node.node,
+              healthy: false,
+              source: 'active',
+              reason: node.lastError ?? `unhealthy in data-plane worker ${peer.index}`,
+              at: node.changedAt ?? Date.now(),
+            },
+          });
+        }
+      }
+    } catch (error) {
+      this.logger.warn({
+        msg: 'a restarted data-plane worker could not take over the node health of the others',
+        worker: slot.index,
+        error: String(error),
+      });
     }
   }
 

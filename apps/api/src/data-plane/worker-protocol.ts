@@ -18,7 +18,8 @@ import type { ConnectionRow } from './data-plane';
  *
  *   primary -> worker   listen-socket (with a listening socket) per shared native listener,
  *                       then init (settings, full store snapshot) once; changes (seq) for every
- *                       committed store change, batched per tick; query (id); drain
+ *                       committed store change, batched per tick; query (id); drain; health
+ *                       (another worker's node flip)
  *   worker -> primary   ready (bound listeners) or failed (bind error); applied (seq) once a
  *                       batch is in force; reply (id); health and listener-error events
  *
@@ -37,6 +38,12 @@ export interface WorkerSettings {
    * their sockets come from the primary (`listen-socket` messages).
    */
   reusePort: boolean;
+  /**
+   * Whether this worker sends the active health probes: one worker does, for all (as one nginx
+   * worker probes for all through lua-resty-healthcheck's shared dict); the others follow the
+   * flips the primary forwards (`health` messages).
+   */
+  activeHealthChecks: boolean;
   /** The listeners this worker binds: every TCP one, and the UDP ones assigned to it. */
   listeners: ListenerEntry[];
   engine: EngineSettings;
@@ -74,7 +81,9 @@ export type PrimaryMessage =
   | { type: 'init'; settings: WorkerSettings; snapshot: StoreSnapshot }
   | { type: 'changes'; seq: number; changes: StoreChangeEvent[] }
   | { type: 'query'; id: number; op: WorkerQueryName; args: unknown }
-  | { type: 'drain'; timeoutMs: number };
+  | { type: 'drain'; timeoutMs: number }
+  /** A node flip another worker's checker made (probe or passive), to take over without echo. */
+  | { type: 'health'; event: HealthChangedEvent };
 
 export type WorkerMessage =
   | { type: 'ready'; listeners: BoundListener[] }

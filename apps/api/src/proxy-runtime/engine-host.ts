@@ -61,6 +61,8 @@ export interface EngineHostOptions {
   sharedListenSocket?: (spec: ListenerSpec) => number | undefined;
   /** Data-plane workers with `apisix.enable_reuseport`: each binds its own SO_REUSEPORT socket. */
   reusePort?: boolean;
+  /** False: no active health probes here (another worker probes and shares its flips). */
+  activeHealthChecks?: boolean;
   privateKeys: PrivateKeyFields;
   logger: (context: string) => HostLogger;
 }
@@ -106,6 +108,7 @@ export class EngineHost {
       connectionIds: options.connectionIds,
       sharedListenSocket: options.sharedListenSocket,
       reusePort: options.reusePort,
+      activeHealthChecks: options.activeHealthChecks,
     });
     this.observer = new EngineObserver(this.engine, {
       accessLog: options.accessLog,

@@ -10,7 +10,12 @@ import type {
 import { createBalancerRegistry } from '../balancing';
 import type { BalancerRegistry } from '../balancing/types';
 import { createPluginPipeline } from '../plugins';
-import { HealthMonitor, withHealthReports, type UpstreamHealth } from '../health';
+import {
+  HealthMonitor,
+  withHealthReports,
+  type HealthChangedEvent,
+  type UpstreamHealth,
+} from '../health';
 import { upstreamsOf } from '../health/config-upstreams';
 import { createRouteTableCompiler } from '../routing';
 import type { ConnectionContext, MatchExplanation, RouteTable } from '../routing/types';
@@ -93,6 +98,12 @@ export interface CreateProxyEngineOptions extends ProxyEngineOptions {
    * its own), and every process sharing a port must set it.
    */
   reusePort?: boolean;
+  /**
+   * False: upstream checkers send no active probes here; their state follows the flips another
+   * engine reports, given to applyHealthChange() (data-plane workers: one probes for all, as one
+   * nginx worker probes for all through lua-resty-healthcheck's shared dict). Default true.
+   */
+  activeHealthChecks?: boolean;
 }
 
 export interface CloseOptions {
@@ -120,7 +131,7 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
   private configVersion = 0;
   /** Replaced, never mutated, so a (un)subscribe during a callback does not disturb the loop. */
   private connectionObservers: readonly ConnectionObserver[] = [];
-  private readonly healthMonitor = new HealthMonitor();
+  private readonly healthMonitor: HealthMonitor;
   /** tls and proxyProtocol listeners: everything before routing. */
   private readonly front: HandshakeFront;
   private readonly certificateContexts: CertificateContexts;
@@ -132,6 +143,7 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
 
   constructor(options: CreateProxyEngineOptions = {}) {
     super();
+    this.healthMonitor = new HealthMonitor({ probing: options.activeHealthChecks ?? true });
     this.compileRoutes = options.compileRoutes ?? createRouteTableCompiler();
     this.pipeline = options.prereadPipeline ?? createPluginPipeline();
     this.udpSessionLimit = Math.max(1, options.udpSessionLimit ?? DEFAULT_UDP_SESSION_LIMIT);
@@ -314,6 +326,14 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
       failed: { ...stats.failed },
       pending: this.front.pending.size,
     };
+  }
+
+  /**
+   * Takes over a node flip that another engine's checker of the same upstream reported (its
+   * `health:changed` event) without emitting one. See `activeHealthChecks`.
+   */
+  applyHealthChange(event: HealthChangedEvent): void {
+    this.healthMonitor.applyShared(event);
   }
 
   /**

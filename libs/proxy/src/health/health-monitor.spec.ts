@@ -34,6 +34,50 @@ function checked(
 }
 
 describe('health monitor', { concurrency: true }, () => {
+  it('a monitor that does not probe follows the flips another one shares', async (t) => {
+    const live = await serve(t, startTaggedEchoServer('A'));
+    const dead = await refusedPort();
+    const checks = tcpChecks({
+      healthyInterval: 0.05,
+      unhealthyInterval: 0.05,
+      unhealthyTcpFailures: 1,
+    });
+    const proberOfFollower = new RecordingProber();
+    const leader = new HealthMonitor();
+    const follower = new HealthMonitor({ prober: proberOfFollower, probing: false });
+    t.after(() => leader.close());
+    t.after(() => follower.close());
+    leader.on('health:changed', (event) => follower.applyShared(event));
+    leader.apply([checked('u', [live.port, dead], checks)]);
+    follower.apply([checked('u', [live.port, dead], checks)]);
+    await waitFor(() => !follower.isHealthy('u', node(dead)), 2000, 'dead node shared');
+    assert.equal(follower.isHealthy('u', node(live.port)), true);
+    const shared = nodeState(follower.upstream('u'), dead);
+    assert.equal(shared.healthy, false);
+    assert.match(shared.lastError ?? '', /active check: 1 probe failure/);
+    assert.equal(shared.lastCheckAt, null, 'the follower never probed');
+    assert.equal(proberOfFollower.probes.length, 0);
+    // A flip back is taken over as well, and a flip for an unknown upstream is ignored.
+    follower.applyShared({
+      upstreamKey: 'u',
+      node: `127.0.0.1:${dead}`,
+      healthy: true,
+      source: 'active',
+      reason: 'r',
+      at: 1,
+    });
+    assert.equal(follower.isHealthy('u', node(dead)), true);
+    follower.applyShared({
+      upstreamKey: 'other',
+      node: `127.0.0.1:${dead}`,
+      healthy: false,
+      source: 'active',
+      reason: 'r',
+      at: 1,
+    });
+    assert.equal(follower.isHealthy('u', node(dead)), true);
+  });
+
   it('UDP probes: a peer that answers stays healthy, a silent and a closed one leave', async (t) => {
     const echo = await serve(t, startUdpPeer('pong'));
     const silent = await serve(t, startUdpPeer());

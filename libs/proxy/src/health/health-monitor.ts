@@ -12,6 +12,11 @@ import { UpstreamChecker } from './upstream-checker';
 export interface HealthMonitorOptions {
   /** Opens probe sockets; real TCP/UDP sockets by default. */
   prober?: Prober;
+  /**
+   * False: run no active probes (passive reports still count). For processes that share one
+   * prober's results through applyShared(), as nginx workers share lua-resty-healthcheck's.
+   */
+  probing?: boolean;
 }
 
 type CheckedSpec = HealthCheckSpec & { active: ActiveHealthCheckSpec };
@@ -42,6 +47,7 @@ function signatureOf(checks: CheckedSpec): string {
 export class HealthMonitor extends TypedEmitter<HealthMonitorEvents> {
   private readonly checkers = new Map<string, UpstreamChecker>();
   private readonly prober: Prober;
+  private readonly probing: boolean;
   /** Upstream keys of the last apply(): only other keys get a checker on first use. */
   private appliedKeys = new Set<string>();
   private closed = false;
@@ -49,6 +55,7 @@ export class HealthMonitor extends TypedEmitter<HealthMonitorEvents> {
   constructor(options: HealthMonitorOptions = {}) {
     super();
     this.prober = options.prober ?? socketProber;
+    this.probing = options.probing ?? true;
   }
 
   /** Health filter for BalancerRegistry.setHealthFilter: nodes without a checker are healthy. */
@@ -90,6 +97,18 @@ export class HealthMonitor extends TypedEmitter<HealthMonitorEvents> {
     return this.ensure(upstream);
   }
 
+  /**
+   * Takes over a flip that another process's checker of the same upstream reported (its
+   * `health:changed` event), without emitting one: workers that do not probe follow the one that
+   * does, and every passive flip reaches all workers. Unknown upstreams or nodes are ignored.
+   */
+  applyShared(event: HealthChangedEvent): void {
+    if (this.closed) return;
+    this.checkers
+      .get(event.upstreamKey)
+      ?.applyShared(event.node, event.healthy, event.reason, event.at);
+  }
+
   /** Every running checker's state, by upstream key. */
   snapshot(): UpstreamHealth[] {
     return [...this.checkers.values()].map((checker) => checker.snapshot());
@@ -119,8 +138,13 @@ export class HealthMonitor extends TypedEmitter<HealthMonitorEvents> {
     const signature = signatureOf(checks);
     if (checker === undefined || checker.signature !== signature) {
       checker?.stop();
-      checker = new UpstreamChecker(upstream.key, signature, checks, this.prober, (event) =>
-        this.changed(event),
+      checker = new UpstreamChecker(
+        upstream.key,
+        signature,
+        checks,
+        this.prober,
+        (event) => this.changed(event),
+        this.probing,
       );
       this.checkers.set(upstream.key, checker);
     }

@@ -100,6 +100,8 @@ export class UpstreamChecker {
     checks: HealthCheckSpec & { active: ActiveHealthCheckSpec },
     private readonly prober: Prober,
     private readonly onChange: (event: HealthChangedEvent) => void,
+    /** False: no active probes here; another process probes and shares its results. */
+    private readonly probing = true,
   ) {
     this.active = checks.active;
     this.activeThresholds = {
@@ -161,6 +163,21 @@ export class UpstreamChecker {
     return state.healthy;
   }
 
+  /**
+   * A flip another process's checker of the same upstream made (HealthMonitor.applyShared): taken
+   * over without an event, the counters starting again from it.
+   */
+  applyShared(address: string, healthy: boolean, reason: string, at: number): void {
+    const state = this.nodes.get(address);
+    if (this.stopped || state === undefined || state.healthy === healthy) return;
+    state.healthy = healthy;
+    state.changedAt = at;
+    state.successes = state.failures = state.timeouts = 0;
+    state.lastError = healthy ? null : reason;
+    this.unhealthyCount += healthy ? -1 : 1;
+    if (state.timer !== undefined) this.schedule(state);
+  }
+
   /** A connect result of a real connection (passive check). */
   reportPassive(spec: UpstreamNodeSpec, outcome: HealthOutcome, error?: string): void {
     if (this.stopped) return;
@@ -196,7 +213,7 @@ export class UpstreamChecker {
 
   private schedule(state: NodeState): void {
     clearTimeout(state.timer);
-    if (this.stopped || state.removed) return;
+    if (this.stopped || state.removed || !this.probing) return;
     const seconds = state.healthy ? this.active.healthyInterval : this.active.unhealthyInterval;
     state.timer = setTimeout(() => this.due(state), intervalMs(seconds));
     state.timer.unref();
