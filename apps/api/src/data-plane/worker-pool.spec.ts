@@ -105,6 +105,20 @@ describe('data-plane workers (strait.workers: 2)', () => {
       upstream: { nodes: { [`127.0.0.1:${backendPort}`]: 1 }, type: 'roundrobin' },
     });
 
+  /** Waits until worker `index` serves again, restarted `restarts` times in all. */
+  const restartedWorker = (index: number, restarts: number) =>
+    waitFor(
+      () =>
+        dataPlane
+          .workers()
+          .find(
+            (worker) =>
+              worker.index === index && worker.state === 'running' && worker.restarts === restarts,
+          ),
+      5000,
+      `worker ${index} restarted`,
+    );
+
   function closeAll(sockets: net.Socket[]): Promise<unknown> {
     for (const socket of sockets) socket.destroy();
     return waitFor(async () => (await rows()).length === 0, 3000, 'connections closed');
@@ -302,19 +316,7 @@ describe('data-plane workers (strait.workers: 2)', () => {
     // A restarted prober starts from the node states of the other worker, before its own probes.
     const [prober] = dataPlane.workers();
     process.kill(prober.pid as number, 'SIGKILL');
-    await waitFor(
-      () =>
-        dataPlane
-          .workers()
-          .find(
-            (worker) =>
-              worker.index === 0 &&
-              worker.state === 'running' &&
-              worker.restarts === prober.restarts + 1,
-          ),
-      5000,
-      'worker 0 restarted',
-    );
+    await restartedWorker(0, prober.restarts + 1);
     const synced = await waitFor(
       async () => {
         const lists = await (dataPlane as WorkerPool)['values']('health', null);
@@ -375,16 +377,7 @@ describe('data-plane workers (strait.workers: 2)', () => {
     process.kill(victim.pid as number, 'SIGKILL');
     // A write while it is down reaches it with the snapshot it gets on restart.
     assert.equal((await putRoute(backends[2].port)).status, 200);
-    const restarted = await waitFor(
-      () =>
-        dataPlane
-          .workers()
-          .find(
-            (worker) => worker.index === 1 && worker.state === 'running' && worker.restarts === 1,
-          ),
-      5000,
-      'worker 1 restarted',
-    );
+    const restarted = await restartedWorker(1, 1);
     assert.notEqual(restarted.pid, victim.pid);
     // Counters of the killed worker, as last reported, stay in the totals.
     assert.ok((await r1Total()) >= totalBefore, 'totals do not go back');
@@ -401,19 +394,7 @@ describe('data-plane workers (strait.workers: 2)', () => {
   it('restarts a worker that was sent SIGTERM on its own once it has drained', async () => {
     const [victim] = dataPlane.workers();
     process.kill(victim.pid as number, 'SIGTERM');
-    const restarted = await waitFor(
-      () =>
-        dataPlane
-          .workers()
-          .find(
-            (worker) =>
-              worker.index === 0 &&
-              worker.state === 'running' &&
-              worker.restarts === victim.restarts + 1,
-          ),
-      5000,
-      'worker 0 restarted',
-    );
+    const restarted = await restartedWorker(0, victim.restarts + 1);
     assert.notEqual(restarted.pid, victim.pid);
     await closeAll(await connectionsOnBothWorkers('three'));
   });
