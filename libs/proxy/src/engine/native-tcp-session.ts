@@ -59,7 +59,7 @@ export class NativeTcpSession extends TcpSessionCore {
     return undefined;
   }
 
-  protected openUpstream(node: UpstreamNodeSpec): void {
+  openUpstream(node: UpstreamNodeSpec): void {
     // The addon takes IP literals only and throws for anything else, so a host name is found
     // out by that throw instead of checking every node with isIP() first.
     if (this.connectTo(node.host, node.port)) return;

@@ -1,16 +1,17 @@
 import type * as net from 'node:net';
-import type { StreamRouteSpec } from '../config';
+import type { BalancerRegistry, NodeAttempts } from '../balancing/types';
+import type { StreamRouteSpec, UpstreamNodeSpec } from '../config';
 import type { ConnectionContext } from '../routing/types';
-import type { ConnectionStatus } from './connection-events';
+import type { ConnectionPhase, ConnectionStatus } from './connection-events';
 import type { ProxyErrorCode } from './errors';
 import { runPreread, type PrereadOutcome, type PrereadSession, type PrereadStep } from './preread';
 import type { RoutePlan, RuntimeState, UpstreamPlan } from './route-plans';
 
 /**
  * What the start sequence shared by TCP connections (tcp-session-core.ts) and UDP sessions
- * (udp-sessions.ts) needs from either: route match → preread steps → balancer (spec 3.3). The
- * transports differ in how they end a session and connect a node, not in this order or in the
- * statuses and reasons it decides.
+ * (udp-sessions.ts) needs from either: route match → preread steps → balancer → one attempt per
+ * node (spec 3.3). The transports differ in how they end a session and open a node, not in this
+ * order or in the statuses and reasons it decides.
  */
 export interface StartingSession {
   readonly id: number;
@@ -18,12 +19,50 @@ export interface StartingSession {
   /** Set when preread starts: the steps whose finish() (the log phase) runs at the end. */
   prereadSteps: readonly PrereadStep[] | undefined;
   prereadSession: PrereadSession | undefined;
+  phase: ConnectionPhase;
+  plan: UpstreamPlan | undefined;
+  attempts: NodeAttempts | undefined;
+  /** The node being tried, then the node relaying. */
+  node: UpstreamNodeSpec | undefined;
+  attemptCount: number;
   /** True once the session ended: a preread step that answers late is ignored. */
   hasEnded(): boolean;
   /** Ends the session before any byte reached an upstream. */
   reject(status: ConnectionStatus, reason: ProxyErrorCode): void;
   /** Starts the balancer on the upstream chosen (problem: why there is none usable). */
   balance(plan: UpstreamPlan | undefined, problem: ProxyErrorCode | undefined): void;
+  /** Opens the transport's connection to `node`; the outcome comes back to the session later. */
+  openUpstream(node: UpstreamNodeSpec): void;
+}
+
+/** The balancer's attempts over the upstream chosen, then the first node (a session's balance()). */
+export function startBalancing(
+  session: StartingSession,
+  balancers: BalancerRegistry,
+  plan: UpstreamPlan | undefined,
+  problem: ProxyErrorCode | undefined,
+): void {
+  if (problem || !plan) return session.reject(503, problem ?? 'ERR_UPSTREAM_MISSING');
+  session.plan = plan;
+  try {
+    session.attempts = balancers.begin(plan.upstream, session.context);
+  } catch {
+    return session.reject(500, 'ERR_INTERNAL');
+  }
+  session.phase = 'connecting';
+  tryNextNode(session);
+}
+
+/**
+ * One attempt per node the balancer hands out (spec 3.9): retries happen only here, before any
+ * byte was relayed, never once relaying started. None left: 502.
+ */
+export function tryNextNode(session: StartingSession): void {
+  const node = session.attempts!.next();
+  if (!node) return session.reject(502, 'ERR_UPSTREAM_CONNECT');
+  session.node = node;
+  session.attemptCount++;
+  session.openUpstream(node);
 }
 
 /** The route matching `context`; `null` when matching threw (the session is refused with 500). */

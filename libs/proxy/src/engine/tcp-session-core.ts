@@ -18,7 +18,13 @@ import type { EngineRuntime, ReportableConnection } from './engine-runtime';
 import type { ProxyErrorCode } from './errors';
 import { finishPreread, type PrereadSession, type PrereadStep } from './preread';
 import type { RoutePlan, UpstreamPlan } from './route-plans';
-import { matchRoute, prereadThenBalance, type StartingSession } from './session-start';
+import {
+  matchRoute,
+  prereadThenBalance,
+  startBalancing,
+  tryNextNode,
+  type StartingSession,
+} from './session-start';
 
 /**
  * What a tls or proxyProtocol listener learnt before handing the connection over (see
@@ -87,7 +93,7 @@ export abstract class TcpSessionCore
   /** Closes the client without writing a byte (the transport reports the close later). */
   protected abstract closeClient(): void;
   /** Starts a connect to `node` (this.plan is set); the outcome comes back asynchronously. */
-  protected abstract openUpstream(node: UpstreamNodeSpec): void;
+  abstract openUpstream(node: UpstreamNodeSpec): void;
   /** The paused client socket preread steps may read from; undefined when there is none. */
   protected abstract prereadClient(): net.Socket | undefined;
   /**
@@ -126,34 +132,14 @@ export abstract class TcpSessionCore
   }
 
   balance(plan: UpstreamPlan | undefined, problem: ProxyErrorCode | undefined): void {
-    if (problem || !plan) return this.refuse(503, problem ?? 'ERR_UPSTREAM_MISSING');
-    this.plan = plan;
-    try {
-      this.attempts = this.runtime.balancers.begin(plan.upstream, this.context);
-    } catch {
-      return this.refuse(500, 'ERR_INTERNAL');
-    }
-    this.phase = 'connecting';
-    this.connectNext();
-  }
-
-  /**
-   * One connect attempt per node the balancer hands out (spec 3.9): retries happen only here,
-   * before any byte was relayed, never once relaying started.
-   */
-  connectNext(): void {
-    const node = this.attempts!.next();
-    if (!node) return this.refuse(502, 'ERR_UPSTREAM_CONNECT');
-    this.node = node;
-    this.attemptCount++;
-    this.openUpstream(node);
+    startBalancing(this, this.runtime.balancers, plan, problem);
   }
 
   /** The current attempt failed (its socket is already gone): tell the balancer, try the next. */
   connectFailed(reason: ConnectFailureReason): void {
     this.attempts!.failed(this.node!, reason);
     if (this.clientClosed) return this.maybeFinish();
-    this.connectNext();
+    tryNextNode(this);
   }
 
   /** The current attempt connected; the transport starts relaying. */

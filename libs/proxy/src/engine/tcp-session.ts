@@ -124,7 +124,7 @@ class TcpSession extends TcpSessionCore {
     return this.client;
   }
 
-  protected openUpstream(node: UpstreamNodeSpec): void {
+  openUpstream(node: UpstreamNodeSpec): void {
     let socket: SessionSocket;
     this.attemptStartedHr = performance.now();
     try {

@@ -17,7 +17,13 @@ import type { EngineRuntime, ReportableConnection } from './engine-runtime';
 import type { ProxyErrorCode } from './errors';
 import { finishPreread, type PrereadSession, type PrereadStep } from './preread';
 import type { UpstreamPlan } from './route-plans';
-import { matchRoute, prereadThenBalance, type StartingSession } from './session-start';
+import {
+  matchRoute,
+  prereadThenBalance,
+  startBalancing,
+  tryNextNode,
+  type StartingSession,
+} from './session-start';
 
 /** Datagrams held per session while its upstream socket is being set up (or preread runs). */
 const PENDING_DATAGRAM_LIMIT = 64;
@@ -238,28 +244,16 @@ export class UdpSession implements TrackedConnection, ReportableConnection, Star
   }
 
   balance(plan: UpstreamPlan | undefined, problem: ProxyErrorCode | undefined): void {
-    if (problem || !plan) return this.close(503, problem ?? 'ERR_UPSTREAM_MISSING');
-    this.plan = plan;
-    try {
-      this.attempts = this.owner.runtime.balancers.begin(plan.upstream, this.context);
-    } catch {
-      return this.close(500, 'ERR_INTERNAL');
-    }
-    this.phase = 'connecting';
-    this.connectNext();
+    startBalancing(this, this.owner.runtime.balancers, plan, problem);
   }
 
-  private connectNext(): void {
-    const node = this.attempts!.next();
-    if (!node) return this.close(502, 'ERR_UPSTREAM_CONNECT');
-    this.node = node;
-    this.attemptCount++;
+  openUpstream(node: UpstreamNodeSpec): void {
     // Upstream scheme `udp` is only a label: UDP listeners always proxy over UDP (spec 3.8).
     if (this.link.connect(node, this.plan!.idleTimeoutMs) !== undefined) {
       // An invalid address or port: that node is unusable.
       this.attempts!.failed(node, 'error');
       this.node = undefined;
-      if (!this.closed) this.connectNext();
+      if (!this.closed) tryNextNode(this);
     }
   }
 
@@ -291,7 +285,7 @@ export class UdpSession implements TrackedConnection, ReportableConnection, Star
     this.attempts!.failed(this.node!, code === 'ECONNREFUSED' ? 'refused' : 'error');
     this.node = undefined;
     this.nodeLabel = undefined;
-    this.connectNext();
+    tryNextNode(this);
   }
 
   /** Ends the session; idempotent. `status` undefined keeps the status reached so far. */
