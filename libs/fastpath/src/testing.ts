@@ -35,12 +35,22 @@ export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): 
   });
 }
 
-/** Polls `condition` every few milliseconds until it holds or the deadline passes. */
-export async function waitFor(condition: () => boolean, ms: number, what: string): Promise<void> {
+/**
+ * Polls `probe` (sync or async) every `intervalMs` until it returns something truthy, and returns
+ * that; rejects with `what` once `ms` have passed.
+ */
+export async function waitFor<T>(
+  probe: () => T | Promise<T>,
+  ms: number,
+  what: string,
+  intervalMs = 5,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + ms;
-  while (!condition()) {
+  for (;;) {
+    const value = await probe();
+    if (value) return value as NonNullable<T>;
     if (Date.now() > deadline) throw new Error(`deadline of ${ms} ms passed: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
 

@@ -1,4 +1,5 @@
 /** Deadlines instead of sleeps: every wait in the e2e tier is bounded and names what it waited for. */
+import { waitFor as pollUntil } from '@strait/fastpath/testing';
 
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -11,20 +12,14 @@ export function delay(ms: number): Promise<void> {
 export { withDeadline } from '@strait/fastpath/testing';
 
 /**
- * Polls `probe` (sync or async) every `intervalMs` until it returns something truthy, and
- * returns that; rejects with `what` once `ms` have passed.
+ * The libs' waitFor (`@strait/fastpath/testing`), polling every 10 ms by default: the e2e probes
+ * are HTTP requests and process checks, not in-process reads.
  */
-export async function waitFor<T>(
+export function waitFor<T>(
   probe: () => T | Promise<T>,
   ms: number,
   what: string,
   intervalMs = 10,
 ): Promise<NonNullable<T>> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`deadline of ${ms} ms passed: ${what}`);
-    await delay(intervalMs);
-  }
+  return pollUntil(probe, ms, what, intervalMs);
 }

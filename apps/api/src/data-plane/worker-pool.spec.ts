@@ -3,10 +3,11 @@ import cluster from 'node:cluster';
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { waitFor } from '@strait/fastpath/testing';
+import type { UpstreamHealth } from '@strait/proxy';
 import { createApp } from '../bootstrap/create-app';
 import { parseConfigText } from '../config';
 import { startTestApp, type TestApp } from '../testing/test-app';
-import type { UpstreamHealth } from '@strait/proxy';
 import { DataPlane, type ConnectionRow } from './data-plane';
 import type { WorkerPool } from './worker-pool';
 
@@ -16,20 +17,6 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as net.AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
-}
-
-async function waitFor<T>(
-  probe: () => T | Promise<T>,
-  ms: number,
-  what: string,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`deadline of ${ms} ms passed: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** A backend that greets every connection with its tag and keeps it open. */
