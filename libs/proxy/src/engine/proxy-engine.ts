@@ -164,7 +164,11 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
       // Observers read the connection itself; event payloads are only built when someone listens.
       connectionOpened: (connection) => {
         for (const observer of this.connectionObservers) {
-          this.callSafely(() => observer.opened(connection));
+          try {
+            observer.opened(connection);
+          } catch (error) {
+            rethrowOutside(error);
+          }
         }
         if (this.listenerCount('connection:opened') > 0) {
           this.emitSafely('connection:opened', connection.info());
@@ -172,7 +176,11 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
       },
       connectionClosed: (connection) => {
         for (const observer of this.connectionObservers) {
-          this.callSafely(() => observer.closed(connection));
+          try {
+            observer.closed(connection);
+          } catch (error) {
+            rethrowOutside(error);
+          }
         }
         if (this.listenerCount('connection:closed') > 0) {
           this.emitSafely('connection:closed', connection.summary());
@@ -409,17 +417,10 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
     event: K,
     payload: ProxyEngineEvents[K],
   ): void {
-    this.callSafely(() => this.emit(event, payload));
-  }
-
-  /** A subscriber that throws is rethrown outside the connection path, which goes on. */
-  private callSafely(call: () => void): void {
     try {
-      call();
+      this.emit(event, payload);
     } catch (error) {
-      process.nextTick(() => {
-        throw error;
-      });
+      rethrowOutside(error);
     }
   }
 
@@ -439,5 +440,15 @@ function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
       clearTimeout(timer);
       resolve(true);
     });
+  });
+}
+
+/**
+ * A subscriber's exception, rethrown on the next tick: outside the engine's bookkeeping, which goes
+ * on (an inline try/catch at each call site, so the connection path allocates no closure).
+ */
+function rethrowOutside(error: unknown): void {
+  process.nextTick(() => {
+    throw error;
   });
 }
