@@ -571,6 +571,9 @@ int fp_adopt_listener(fp_loop *l, int fd, int shared, int *port_out, char *addr_
   fp_listener listener;
   memset(&listener, 0, sizeof(listener));
   listener.fd = fd;
+  /* Accepted sockets inherit TCP_NODELAY from their listener (Linux copies the listener's TCP
+   * state into each child), so setting it here once saves a setsockopt per connection. */
+  set_nodelay(fd);
   if (bound.ss_family == AF_INET) {
     const struct sockaddr_in *in = (const struct sockaddr_in *)&bound;
     *port_out = ntohs(in->sin_port);
@@ -650,7 +653,6 @@ static void on_listener(fp_loop *l, fp_listener *listener) {
       enqueue(l, FP_EV_LISTENER_ERROR, listener->id, 0, -ENOMEM, 0, 0);
       return;
     }
-    set_nodelay(fd);
     c->cfd = fd;
     memcpy(&c->peer, &peer, peer_len < sizeof(c->peer) ? peer_len : sizeof(c->peer));
     c->listener_id = listener->id;
