@@ -72,6 +72,7 @@ const QUICK = flag('quick');
 const SETTINGS = QUICK
   ? {
       repeats: 1,
+      latencyRepeats: 1,
       seconds: 1,
       bulkSeconds: 1,
       warmupSeconds: 1,
@@ -87,6 +88,9 @@ const SETTINGS = QUICK
     }
   : {
       repeats: 3,
+      // A p99 moves more from run to run than a rate does: the kept-alive latency figures get more
+      // rounds.
+      latencyRepeats: 5,
       seconds: 4,
       bulkSeconds: 4,
       warmupSeconds: 2,
@@ -345,6 +349,7 @@ const MEASURES = [
   {
     name: 'connRate',
     key: 'rate',
+    latencies: true,
     run: (t) => () =>
       wrk({
         port: t.ports.http,
@@ -373,12 +378,16 @@ const MEASURES = [
   {
     name: 'ka50',
     key: 'rate',
+    latencies: true,
+    repeats: () => SETTINGS.latencyRepeats,
     run: (t) => () =>
       wrk({ port: t.ports.http, seconds: SETTINGS.seconds, connections: 50, cpus: LOAD_CPUS }),
   },
   {
     name: 'ka1',
     key: 'rate',
+    latencies: true,
+    repeats: () => SETTINGS.latencyRepeats,
     run: (t) => () =>
       wrk({ port: t.ports.http, seconds: SETTINGS.seconds, connections: 1, cpus: LOAD_CPUS }),
   },
@@ -431,14 +440,30 @@ const MEASURES = [
   },
 ];
 
-function median(results, key) {
+const LATENCY_KEYS = ['p50Us', 'p90Us', 'p99Us'];
+
+/**
+ * The run with the median `key`, with the rounds' values in `runs`. With `latencies`, each
+ * latency percentile is the median of its own values over the rounds (kept in `<key>Runs`):
+ * a percentile taken from whichever run had the median rate would be one sample of the noisiest
+ * figure, not the typical value.
+ */
+function median(results, key, { latencies = false } = {}) {
   const ok = results.filter((result) => result && !result.error);
   if (ok.length === 0) return results.find((result) => result?.error) ?? { error: 'no result' };
-  const sorted = [...ok].sort((a, b) => a[key] - b[key]);
-  const chosen = { ...sorted[Math.floor((sorted.length - 1) / 2)] };
+  const middle = (values) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
+  const chosen = { ...ok.find((result) => result[key] === middle(ok.map((r) => r[key]))) };
   if (results.length > 1) {
     chosen.runs = ok.map((result) => result[key]);
     chosen.failedRuns = results.length - ok.length;
+    if (latencies) {
+      for (const latency of LATENCY_KEYS) {
+        const values = ok.map((result) => result[latency]).filter(Number.isFinite);
+        if (values.length < 2) continue;
+        chosen[latency] = middle(values);
+        chosen[`${latency}Runs`] = values;
+      }
+    }
   }
   return chosen;
 }
@@ -447,7 +472,8 @@ async function interleavedFigures(live) {
   for (const measure of MEASURES) {
     if (interrupted) return;
     const runs = new Map(live.map((t) => [t, []]));
-    for (let round = 0; round < SETTINGS.repeats && !interrupted; round++) {
+    const rounds = measure.repeats?.() ?? SETTINGS.repeats;
+    for (let round = 0; round < rounds && !interrupted; round++) {
       for (const t of live) {
         const fn = measure.run(t);
         if (!fn) continue;
@@ -463,7 +489,7 @@ async function interleavedFigures(live) {
     for (const t of live) {
       const results = runs.get(t);
       t.record.figures[measure.name] = results.length
-        ? median(results, measure.key)
+        ? median(results, measure.key, { latencies: measure.latencies })
         : { error: measure.missing?.(t) ?? 'not measured' };
       const f = t.record.figures[measure.name];
       log(

@@ -22,6 +22,13 @@ function us(value) {
   return `${num(value, 0)} µs`;
 }
 
+/** A latency percentile; with several rounds, the median of the rounds and their spread. */
+function latency(f, key) {
+  const runs = f[`${key}Runs`];
+  if (!runs || runs.length < 2) return us(f[key]);
+  return `${us(f[key])} (${us(Math.min(...runs))}–${us(Math.max(...runs))})`;
+}
+
 function ratio(a, b) {
   if (a === undefined || b === undefined || a === null || b === null || !(b > 0) || Number.isNaN(a))
     return NA;
@@ -221,10 +228,15 @@ export function renderReport(results) {
     (v) => num(v, 2),
     cpuNote('GB', (f) => f.bytes / 1e9, seconds),
   );
-  higher('connRate', 'new connections/s', (f) => f?.rate, rate, (sf, nf) =>
-    [cpuNote('connection', (f) => f.requests, micro)(sf, nf), halfCloseNote(strait, nginx1)]
-      .filter(Boolean)
-      .join('; '),
+  higher(
+    'connRate',
+    'new connections/s',
+    (f) => f?.rate,
+    rate,
+    (sf, nf) =>
+      [cpuNote('connection', (f) => f.requests, micro)(sf, nf), halfCloseNote(strait, nginx1)]
+        .filter(Boolean)
+        .join('; '),
   );
   higher(
     'udp',
@@ -615,7 +627,7 @@ export function renderReport(results) {
   out.push('## New connections per second');
   out.push('');
   out.push(
-    `\`wrk -t1 -c50 -H 'Connection: close'\` for ${meta.settings.seconds} s through each target to nginx \`return 200\` (pinned to the load core): every request is a new TCP connection through the proxy. Latency is wrk's per-request latency on the fresh connection (the proxy's accept, upstream connect and relay are in it; the client's own connect is not).`,
+    `\`wrk -t1 -c50 -H 'Connection: close'\` for ${meta.settings.seconds} s through each target to nginx \`return 200\` (pinned to the load core): every request is a new TCP connection through the proxy. Latency is wrk's per-request latency on the fresh connection (the proxy's accept, upstream connect and relay are in it; the client's own connect is not); each percentile is the median over the rounds, with their range.`,
   );
   out.push('');
   out.push(
@@ -647,8 +659,8 @@ export function renderReport(results) {
             withSpread(f, 'rate', rate),
             ratio(f.rate, refF?.rate),
             ratio(f.rate, fig(direct, 'connRate')?.rate),
-            us(f.p50Us),
-            us(f.p99Us),
+            latency(f, 'p50Us'),
+            latency(f, 'p99Us'),
             target.id === 'direct' ? NA : us(cpu),
             target.id === 'direct' ? NA : split,
             target.id === 'direct' ? NA : ratio(cpu, CPU_US_PER(refF, refF?.requests)),
@@ -691,7 +703,7 @@ export function renderReport(results) {
     out.push(`## Kept-alive request/response, ${conns} connection${conns > 1 ? 's' : ''}`);
     out.push('');
     out.push(
-      `\`wrk -t1 -c${conns}\` for ${meta.settings.seconds} s, HTTP keep-alive: one TCP connection per wrk connection, many small requests. Added latency = the target's percentile − no proxy's percentile; "vs nginx" for added latency is Strait's (or HAProxy's) added latency over nginx's (issue 7: ≤ 1.2x at p99).`,
+      `\`wrk -t1 -c${conns}\` for ${meta.settings.seconds} s, HTTP keep-alive: one TCP connection per wrk connection, many small requests. Each percentile is the median over ${meta.settings.latencyRepeats ?? meta.settings.repeats} rounds (range in brackets; a p99 moves more between runs than a rate). Added latency = the target's percentile − no proxy's percentile; "vs nginx" for added latency is Strait's (or HAProxy's) added latency over nginx's (issue 7: ≤ 1.2x at p99).`,
     );
     out.push('');
     const d = fig(direct, name);
@@ -723,8 +735,8 @@ export function renderReport(results) {
               withSpread(f, 'rate', rate),
               ratio(f.rate, refF?.rate),
               ratio(f.rate, d?.rate),
-              us(f.p50Us),
-              us(f.p99Us),
+              latency(f, 'p50Us'),
+              latency(f, 'p99Us'),
               isDirect ? NA : us(added50),
               isDirect ? NA : us(added99),
               isDirect || target.id === target.compareTo

@@ -3,9 +3,9 @@ import { TableIndex, type MigrationInterface, type QueryRunner } from 'typeorm';
 const OBJECT_TABLES = ['stream_routes', 'upstreams', 'ssls', 'services', 'plugin_metadata'];
 
 /**
- * An index on `expires_at` of every object table: the ttl sweep runs once a second inside a write
- * transaction (every admin write queues behind it) and asks each table for rows with
- * `expires_at <= now`, which without an index reads the whole table. Portable Table API.
+ * An index on `expires_at` of every object table: the ttl sweep runs inside a write transaction
+ * (every admin write queues behind it) and asks each table for rows with `expires_at <= now` and
+ * for the next expiry, which without an index reads the whole table. Portable Table API.
  */
 export class ExpiryIndexes1764180000000 implements MigrationInterface {
   name = 'ExpiryIndexes1764180000000';

@@ -2,11 +2,13 @@ import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { EventBus } from '../events/event-bus';
+import { ExpiryTimer } from './expiry-timer';
 import { RESOURCE_KINDS } from './resource-kind';
 import { SerialQueue } from './serial-queue';
 import { StoreSession } from './store-session';
 
-const EXPIRY_SWEEP_INTERVAL_MS = 1000;
+/** After a failed expiry sweep, the next try. */
+const EXPIRY_RETRY_MS = 1000;
 
 /**
  * The one way into persisted admin objects. Writes run in a transaction and are acknowledged only
@@ -19,7 +21,7 @@ const EXPIRY_SWEEP_INTERVAL_MS = 1000;
 export class ResourceStore implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(ResourceStore.name);
   private readonly queue = new SerialQueue();
-  private sweeper?: NodeJS.Timeout;
+  private readonly expiry = new ExpiryTimer(() => void this.sweepExpired());
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -27,18 +29,12 @@ export class ResourceStore implements OnModuleInit, OnModuleDestroy {
   ) {}
 
   onModuleInit(): void {
-    this.sweeper = setInterval(() => {
-      this.write(async (session) => {
-        for (const kind of RESOURCE_KINDS) await session.removeExpired(kind);
-      }).catch((error: unknown) =>
-        this.logger.error({ msg: 'expiry sweep failed', error: String(error) }),
-      );
-    }, EXPIRY_SWEEP_INTERVAL_MS);
-    this.sweeper.unref();
+    // Removes what expired while the service was down, then waits for the next expiry.
+    void this.sweepExpired();
   }
 
   onModuleDestroy(): void {
-    clearInterval(this.sweeper);
+    this.expiry.stop();
   }
 
   read<T>(work: (session: StoreSession) => Promise<T>): Promise<T> {
@@ -57,6 +53,9 @@ export class ResourceStore implements OnModuleInit, OnModuleDestroy {
         const pending = this.bus.emit(change.name, change.event);
         if (pending) (applied ??= []).push(pending);
       }
+      if (session.earliestExpiryWritten !== undefined) {
+        this.expiry.expireBy(session.earliestExpiryWritten);
+      }
       return committed;
     });
     // Data-plane workers apply the change in their own processes: the write is answered once they
@@ -64,6 +63,28 @@ export class ResourceStore implements OnModuleInit, OnModuleDestroy {
     // can commit meanwhile; the IPC channel keeps the changes in order.
     if (applied) await Promise.all(applied);
     return result;
+  }
+
+  /**
+   * Deletes the expired objects (publishing the deletions as any write does) and sets the timer
+   * for the next expiry in the store. Objects written later set it through write().
+   */
+  private async sweepExpired(): Promise<void> {
+    try {
+      const next = await this.write(async (session) => {
+        let earliest: number | undefined;
+        for (const kind of RESOURCE_KINDS) {
+          await session.removeExpired(kind);
+          const at = await session.nextExpiry(kind);
+          if (at !== undefined && at < (earliest ?? Infinity)) earliest = at;
+        }
+        return earliest;
+      });
+      if (next !== undefined) this.expiry.expireBy(next);
+    } catch (error) {
+      this.logger.error({ msg: 'expiry sweep failed', error: String(error) });
+      this.expiry.expireBy(Date.now() + EXPIRY_RETRY_MS);
+    }
   }
 
   /** Waits for queued work to finish; used on shutdown before the database closes. */

@@ -1,4 +1,4 @@
-import { LessThanOrEqual, Like, type EntityManager } from 'typeorm';
+import { IsNull, LessThanOrEqual, Like, Not, type EntityManager } from 'typeorm';
 import { storeEventName, type StoreChangeEvent } from '../events/strait-events';
 import {
   RESOURCE_ENTITIES,
@@ -23,6 +23,8 @@ export interface SaveOptions {
  */
 export class StoreSession {
   readonly changes: { name: ReturnType<typeof storeEventName>; event: StoreChangeEvent }[] = [];
+  /** The earliest expiry (epoch ms) this session wrote, for the store's expiry timer. */
+  earliestExpiryWritten: number | undefined;
 
   constructor(
     private readonly manager: EntityManager,
@@ -78,15 +80,19 @@ export class StoreSession {
     });
     const existing = current && !this.isExpired(current) ? current : undefined;
     const revision = await this.nextRevision();
+    const expiresAt =
+      options.ttlSeconds === undefined
+        ? undefined
+        : this.now() + Math.round(options.ttlSeconds * 1000);
+    if (expiresAt !== undefined && expiresAt < (this.earliestExpiryWritten ?? Infinity)) {
+      this.earliestExpiryWritten = expiresAt;
+    }
     const row: StoredObjectColumns = {
       id,
       value: JSON.stringify(value),
       createdIndex: existing?.createdIndex ?? revision,
       modifiedIndex: revision,
-      expiresAt:
-        options.ttlSeconds === undefined
-          ? null
-          : String(this.now() + Math.round(options.ttlSeconds * 1000)),
+      expiresAt: expiresAt === undefined ? null : String(expiresAt),
     };
     // insert/update directly: save() would select the row once more to choose between them.
     if (current) {
@@ -127,6 +133,16 @@ export class StoreSession {
       await this.manager.delete(RESOURCE_ENTITIES[kind], { id: row.id });
       this.record('deleted', kind, row.id, revision);
     }
+  }
+
+  /** When the next object of `kind` expires (epoch ms), if any has a ttl. */
+  async nextExpiry(kind: ResourceKind): Promise<number | undefined> {
+    const row = await this.manager.findOne(RESOURCE_ENTITIES[kind], {
+      select: { id: true, expiresAt: true },
+      where: { expiresAt: Not(IsNull()) },
+      order: { expiresAt: 'ASC' },
+    });
+    return row?.expiresAt ? Number(row.expiresAt) : undefined;
   }
 
   private record(
