@@ -293,15 +293,23 @@ static void buf_close(fp_buf *p) {
   free(p);
 }
 
-/* Destination <- bytes in flight. */
+/*
+ * Destination <- bytes in flight. Once the source has ended, these are its last bytes and the FIN
+ * follows at once (pass_fin, as soon as they are all written): MSG_MORE holds them back until the
+ * shutdown or close, so they leave in one segment with the FIN, one packet fewer for both peers
+ * (HAProxy does the same). A partial write is not stuck: the ACKs of what the full send buffer
+ * holds push the rest out.
+ */
 static inline ssize_t move_out(fp_loop *l, fp_dir *d, int dst) {
   fp_buf *p = d->buf;
   if (l->copy_mode) {
-    ssize_t n = fp_send(dst, p->data + p->head, d->in_flight, MSG_NOSIGNAL | MSG_DONTWAIT);
+    int flags = MSG_NOSIGNAL | MSG_DONTWAIT | (d->eof ? MSG_MORE : 0);
+    ssize_t n = fp_send(dst, p->data + p->head, d->in_flight, flags);
     if (n > 0) p->head += (uint32_t)n;
     return n;
   }
-  return splice(p->rfd, NULL, dst, NULL, d->in_flight, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+  unsigned int flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK | (d->eof ? SPLICE_F_MORE : 0);
+  return splice(p->rfd, NULL, dst, NULL, d->in_flight, flags);
 }
 
 /* Bytes in flight <- source, at most `room`. */

@@ -309,6 +309,27 @@ for (const { relay, delivery } of MODES) {
       assert.equal(proxy.closed[0].bytesFromClient, 14);
     });
 
+    it('delivers the last bytes before a FIN, also when the client reads them late', async (t) => {
+      // The upstream's final bytes are written with MSG_MORE so that the FIN leaves with them; a
+      // client that does not read makes those writes partial, and nothing may stay held back.
+      const payload = randomBytes(8 * 1024 * 1024);
+      const server = await startServer(t, (socket) => socket.end(payload));
+      const proxy = new TestLoop(t, { relay }, delivery);
+      const bound = proxy.listen();
+      proxy.relayTo(server.port);
+      const client = connectPausedClient(t, bound.port);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const chunks: Buffer[] = [];
+      client.on('data', (chunk: Buffer) => chunks.push(chunk));
+      client.resume();
+      await withDeadline(once(client, 'end'), 5000, 'every byte, then the FIN');
+      assert.ok(Buffer.concat(chunks).equals(payload), 'the bytes arrive unchanged');
+      client.end();
+      await proxy.until(() => proxy.closed.length === 1, 2000, 'closed');
+      assert.equal(proxy.closed[0].bytesToClient, payload.length);
+      assert.equal(proxy.closed[0].how, CloseHow.Normal);
+    });
+
     it('passes an upstream reset on to the client as a reset', async (t) => {
       const server = await startServer(t, (socket) =>
         socket.once('data', () => socket.resetAndDestroy()),
