@@ -580,9 +580,11 @@ static napi_value m_stats(napi_env env, napi_callback_info info) {
   set_number(env, result, "relayed", (double)l->relayed_conns);
   set_number(env, result, "relayedBytes", (double)l->relayed_bytes);
   set_number(env, result, "deadlines", l->heap_size);
-  napi_value shut;
-  napi_get_boolean(env, l->shut != 0, &shut);
-  napi_set_named_property(env, result, "shutDown", shut);
+  napi_value flag;
+  napi_get_boolean(env, l->owner != 0, &flag);
+  napi_set_named_property(env, result, "ownsThread", flag);
+  napi_get_boolean(env, l->shut != 0, &flag);
+  napi_set_named_property(env, result, "shutDown", flag);
   return result;
 }
 

@@ -56,8 +56,12 @@
 #define KIND_LISTENER 0u
 #define KIND_CLIENT 1u
 #define KIND_UPSTREAM 2u
+/* libuv's own epoll set, inside the loop's set in owner mode: libuv polls it itself. */
+#define TAG_LIBUV UINT64_MAX
 
 static void on_poll(uv_poll_t *handle, int status, int events);
+/* The loop of this thread (one libuv loop per thread in Node) that sleeps on its own set. */
+static __thread fp_loop *loop_owner;
 static void on_timer(uv_timer_t *handle);
 static void on_idle(uv_idle_t *handle);
 static void finish(fp_loop *l, fp_conn *c, int how);
@@ -404,8 +408,9 @@ static void update_ref(fp_loop *l) {
   /* Like a net.Server or socket: an open listener or connection keeps the process alive. */
   int want = (l->nconns + l->nlisteners) > 0;
   if (want == l->poll_ref) return;
-  if (want) uv_ref((uv_handle_t *)&l->poll);
-  else uv_unref((uv_handle_t *)&l->poll);
+  uv_handle_t *handle = l->owner ? (uv_handle_t *)&l->block : (uv_handle_t *)&l->poll;
+  if (want) uv_ref(handle);
+  else uv_unref(handle);
   l->poll_ref = (uint8_t)want;
 }
 
@@ -453,13 +458,14 @@ static fp_listener *find_listener(fp_loop *l, uint32_t id) {
 }
 
 /*
- * Level-triggered: what one readiness does not accept stays signalled. A listener bound here is in
- * the loop's own epoll set. A shared one is in libuv's: EPOLLEXCLUSIVE wakes one of the processes
- * blocked on the socket rather than all of them, and only a process blocked in epoll_wait on that
- * very set counts as waiting (the kernel does not look through a nested set), so the socket is
- * added to the set libuv sleeps on, tagged with the wake handle's descriptor, which libuv then
- * reports readable. libuv itself never learns of the socket, so it never re-registers it (it could
- * not: EPOLLEXCLUSIVE registrations cannot be modified).
+ * Level-triggered: what one readiness does not accept stays signalled. A socket shared with other
+ * processes is registered with EPOLLEXCLUSIVE, which wakes one of the processes blocked on it
+ * rather than all of them; only a process blocked in epoll_wait on that very set counts as
+ * waiting (the kernel does not look through a nested set). An owner loop sleeps on its own set,
+ * so the socket goes there. Any other loop's set is nested in libuv's, which is where the process
+ * sleeps: the socket goes into libuv's set, tagged with the wake handle's descriptor, which libuv
+ * then reports readable. libuv itself never learns of the socket, so it never re-registers it (it
+ * could not: EPOLLEXCLUSIVE registrations cannot be modified).
  */
 static int listener_watch(fp_loop *l, fp_listener *listener) {
   struct epoll_event ev;
@@ -469,7 +475,7 @@ static int listener_watch(fp_loop *l, fp_listener *listener) {
     ev.data.fd = listener->wake->efd;
     return epoll_ctl(uv_backend_fd(l->uv), EPOLL_CTL_ADD, listener->fd, &ev);
   }
-  ev.events = EPOLLIN;
+  ev.events = EPOLLIN | (listener->shared ? EPOLLEXCLUSIVE : 0);
   ev.data.u64 = ((uint64_t)listener->id << 32) | KIND_LISTENER;
   return epoll_ctl(l->epfd, EPOLL_CTL_ADD, listener->fd, &ev);
 }
@@ -594,7 +600,8 @@ int fp_adopt_listener(fp_loop *l, int fd, int shared, int *port_out, char *addr_
     listener.wildcard = IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr) ? 1 : 0;
   }
   listener.id = l->next_listener_id;
-  if (shared) {
+  listener.shared = shared ? 1 : 0;
+  if (shared && !l->owner) {
     *syscall = "eventfd";
     listener.wake = wake_open(l, listener.id);
     if (listener.wake == NULL) return -ENOMEM;
@@ -1008,18 +1015,50 @@ static void dispatch(fp_loop *l, const struct epoll_event *ev) {
   relay_pump(l, c);
 }
 
-static void on_poll(uv_poll_t *handle, int status, int events) {
-  (void)status;
-  (void)events;
-  fp_loop *l = handle->data;
+/* Harvests the loop's set (waiting up to `timeout` ms for the first round) and handles it all. */
+static void harvest(fp_loop *l, int timeout) {
   struct epoll_event evs[EVENTS_PER_WAIT];
   for (int round = 0; round < MAX_WAIT_ROUNDS && !l->shut; round++) {
-    int n = fp_epoll_wait(l->epfd, evs, EVENTS_PER_WAIT, 0);
+    int n = fp_epoll_wait(l->epfd, evs, EVENTS_PER_WAIT, round == 0 ? timeout : 0);
     if (n <= 0) break;
-    for (int i = 0; i < n; i++) dispatch(l, &evs[i]);
+    for (int i = 0; i < n; i++) {
+      if (evs[i].data.u64 != TAG_LIBUV) dispatch(l, &evs[i]);
+    }
     if (n < EVENTS_PER_WAIT) break;
   }
   fp_settle(l);
+}
+
+static void on_poll(uv_poll_t *handle, int status, int events) {
+  (void)status;
+  (void)events;
+  harvest(handle->data, 0);
+}
+
+/* libuv's queue of watchers whose epoll registration it has yet to make (on its next poll). Its
+ * first pointer points at itself when empty, in both layouts libuv has used (QUEUE, uv__queue). */
+static int libuv_registrations_pending(const uv_loop_t *uv) {
+  void *const *queue = (void *const *)&uv->watcher_queue;
+  return queue[0] != (const void *)queue;
+}
+
+static void on_spin(uv_idle_t *handle) { (void)handle; }
+
+/*
+ * Owner mode: the loop sleeps here, on its own set (which holds libuv's set), for as long as libuv
+ * would have slept; libuv then polls its own set without waiting (the spin handle). It waits for
+ * nothing while libuv has registrations to make: a descriptor not yet in libuv's set could not
+ * wake it.
+ */
+static void on_block(uv_prepare_t *handle) {
+  fp_loop *l = handle->data;
+  int timeout = 0;
+  if (!libuv_registrations_pending(l->uv)) {
+    uv_idle_stop(&l->spin);
+    timeout = uv_backend_timeout(l->uv);
+    uv_idle_start(&l->spin, on_spin);
+  }
+  harvest(l, timeout);
 }
 
 static void on_timer(uv_timer_t *handle) {
@@ -1082,20 +1121,36 @@ int fp_loop_init(fp_loop *l, uv_loop_t *uv, uint32_t buf_size, int copy_mode) {
   l->buf_pool_max = copy_mode ? (4u << 20) / buf_size + 1 : PIPE_POOL_MAX;
   l->epfd = epoll_create1(EPOLL_CLOEXEC);
   if (l->epfd < 0) return -errno;
-  int err = uv_poll_init(uv, &l->poll, l->epfd);
-  if (err != 0) {
-    close(l->epfd);
-    return err;
+  struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_LIBUV};
+  if (loop_owner == NULL && epoll_ctl(l->epfd, EPOLL_CTL_ADD, uv_backend_fd(uv), &ev) == 0) {
+    l->owner = 1;
+    loop_owner = l;
+    uv_prepare_init(uv, &l->block);
+    l->block.data = l;
+    uv_prepare_start(&l->block, on_block);
+    uv_unref((uv_handle_t *)&l->block);
+    uv_idle_init(uv, &l->spin);
+    l->spin.data = l;
+    uv_idle_start(&l->spin, on_spin);
+    uv_unref((uv_handle_t *)&l->spin);
+    l->open_handles = 2;
+  } else {
+    int err = uv_poll_init(uv, &l->poll, l->epfd);
+    if (err != 0) {
+      close(l->epfd);
+      return err;
+    }
+    l->poll.data = l;
+    uv_poll_start(&l->poll, UV_READABLE, on_poll);
+    uv_unref((uv_handle_t *)&l->poll);
+    l->open_handles = 1;
   }
-  l->poll.data = l;
-  uv_poll_start(&l->poll, UV_READABLE, on_poll);
-  uv_unref((uv_handle_t *)&l->poll);
   uv_timer_init(uv, &l->timer);
   l->timer.data = l;
   uv_unref((uv_handle_t *)&l->timer);
   uv_idle_init(uv, &l->idle);
   l->idle.data = l;
-  l->open_handles = 3;
+  l->open_handles += 2;
   return 0;
 }
 
@@ -1143,11 +1198,18 @@ void fp_loop_shutdown(fp_loop *l, void (*on_closed)(fp_loop *loop)) {
   l->heap_size = 0;
   l->q_head = l->q_tail = 0;
   l->npending = 0;
-  uv_poll_stop(&l->poll);
+  l->on_closed = on_closed;
+  if (l->owner) {
+    /* Another loop of this thread, created from now on, may sleep on its own set instead. */
+    loop_owner = NULL;
+    uv_close((uv_handle_t *)&l->block, on_handle_closed);
+    uv_close((uv_handle_t *)&l->spin, on_handle_closed);
+  } else {
+    uv_poll_stop(&l->poll);
+    uv_close((uv_handle_t *)&l->poll, on_handle_closed);
+  }
   close(l->epfd);
   l->epfd = -1;
-  l->on_closed = on_closed;
-  uv_close((uv_handle_t *)&l->poll, on_handle_closed);
   uv_close((uv_handle_t *)&l->timer, on_handle_closed);
   uv_close((uv_handle_t *)&l->idle, on_handle_closed);
 }

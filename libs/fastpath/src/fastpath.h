@@ -1,6 +1,7 @@
 /*
  * Strait fast path: plain TCP accept, upstream connect and relay (recv/send or splice(2)) in C,
- * on Node's own event loop (one uv_poll_t on an epoll set, one uv_timer_t, one uv_idle_t; no threads).
+ * on Node's own event loop thread (no threads of its own): the loop sleeps on its own epoll set,
+ * which holds libuv's (owner mode), or its set is polled by libuv through a uv_poll_t.
  *
  * core.c does the socket work and queues events; binding.c exposes it through Node-API and
  * delivers the queued events to one JavaScript callback. Every policy decision (routing,
@@ -93,7 +94,8 @@ typedef struct fp_conn {
 } fp_conn;
 
 /*
- * A shared listener's wake-up: libuv's own epoll set holds the listening socket with
+ * A shared listener's wake-up, for a loop that is not its thread's owner (an owner loop polls the
+ * socket in its own set): libuv's own epoll set holds the listening socket with
  * EPOLLEXCLUSIVE, tagged with the descriptor of this never-signalled eventfd, so libuv calls this
  * handle's callback when the socket is readable (see listener_watch). Allocated apart from the
  * listener array, which moves when it grows; freed by its close callback.
@@ -111,7 +113,8 @@ typedef struct {
   uint8_t wildcard;
   uint8_t paused; /* accept hit EMFILE/ENFILE: not polled until resume_at */
   uint64_t resume_at;
-  fp_wake *wake; /* a socket shared with other processes (adopted); NULL when bound here */
+  uint8_t shared; /* a socket shared with other processes (adopted with `shared`) */
+  fp_wake *wake;  /* a shared socket's wake-up when the loop is not the owner; else NULL */
 } fp_listener;
 
 typedef struct {
@@ -127,6 +130,10 @@ struct fp_loop {
   uv_poll_t poll;
   uv_timer_t timer;
   uv_idle_t idle;
+  /* Owner mode (see fp_loop_init): the loop sleeps in this prepare handle, on its own set. */
+  uv_prepare_t block;
+  uv_idle_t spin;
+  uint8_t owner;
   int epfd;
   uint8_t shut;
   uint8_t flushing;
@@ -177,6 +184,14 @@ struct fp_loop {
 };
 
 /* core.c */
+/*
+ * The first loop of a thread is its owner: it sleeps on its own epoll set, which holds libuv's,
+ * in a prepare handle (for as long as libuv would have slept), and an idle handle keeps libuv's
+ * own poll from waiting after it. Sockets then sit in a set nobody else watches, so adding one
+ * skips the kernel's nested-set checks (a global mutex and a wake-up path walk per
+ * EPOLL_CTL_ADD), and an event wakes the thread through one set instead of two. Any further loop
+ * of the thread (tests) has its set polled by libuv through a uv_poll_t, nested as before.
+ */
 int fp_loop_init(fp_loop *loop, uv_loop_t *uv, uint32_t buf_size, int copy_mode);
 /* Closes every socket, pipe and the epoll set, and closes the uv handles; `on_closed` runs once
  * all three handles are closed (the loop memory may be freed then). */

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
 import * as net from 'node:net';
@@ -740,3 +741,76 @@ for (const { relay, delivery } of MODES) {
     });
   });
 }
+
+describe('loops on one thread', { skip: !available && 'the addon is not built' }, () => {
+  it('the first loop owns the thread, a second is polled by libuv, and both relay', async (t) => {
+    const echo = await startEchoServer(t, 'E');
+    const first = new TestLoop(t);
+    const second = new TestLoop(t);
+    assert.equal(first.loop.stats().ownsThread, true);
+    assert.equal(second.loop.stats().ownsThread, false);
+    const ports = [first, second].map((proxy) => {
+      proxy.relayTo(echo.port);
+      return proxy.listen().port;
+    });
+    const results = await withDeadline(
+      Promise.all(ports.flatMap((port) => [exchange(port, 'a'), exchange(port, 'b')])),
+      3000,
+      'both loops relay',
+    );
+    assert.deepEqual(
+      results.map((result) => result.data.toString()),
+      ['E\na', 'E\nb', 'E\na', 'E\nb'],
+    );
+  });
+
+  it('after the owner shuts down, the other loop relays on and the next new loop owns the thread', async (t) => {
+    const echo = await startEchoServer(t, 'E');
+    const owner = new TestLoop(t);
+    const other = new TestLoop(t);
+    other.relayTo(echo.port);
+    const port = other.listen().port;
+    owner.loop.shutdown();
+    const result = await withDeadline(exchange(port, 'on'), 3000, 'the remaining loop relays');
+    assert.equal(result.data.toString(), 'E\non');
+    const next = new TestLoop(t);
+    assert.equal(next.loop.stats().ownsThread, true);
+    next.relayTo(echo.port);
+    const again = await withDeadline(exchange(next.listen().port, 'new'), 3000, 'the new owner');
+    assert.equal(again.data.toString(), 'E\nnew');
+  });
+
+  it('while an owner loop sleeps, timers keep their time and sockets opened from JavaScript work', async (t) => {
+    const proxy = new TestLoop(t);
+    assert.equal(proxy.loop.stats().ownsThread, true);
+    proxy.listen(); // a listener keeps the loop referenced: it sleeps on its own set
+    for (let round = 0; round < 5; round++) {
+      const started = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      const late = performance.now() - started - 30;
+      assert.ok(late < 25, `a 30 ms timer fired ${late.toFixed(1)} ms late`);
+    }
+    // An echo server in another process, so that no socket of this one wakes the loop: a socket
+    // created here is registered with libuv only at its next poll, after the owner's wait.
+    const server = spawn(
+      process.execPath,
+      [
+        '-e',
+        "require('net').createServer((s) => s.pipe(s)).listen(0, '127.0.0.1', function () { process.stdout.write(String(this.address().port)); })",
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    t.after(() => server.kill());
+    const [portText] = (await withDeadline(once(server.stdout!, 'data'), 5000, 'server port')) as [
+      Buffer,
+    ];
+    for (let round = 0; round < 5; round++) {
+      const result = await withDeadline(
+        exchange(Number(portText.toString()), `js ${round}`),
+        2000,
+        'a plain Node socket',
+      );
+      assert.equal(result.data.toString(), `js ${round}`);
+    }
+  });
+});

@@ -93,6 +93,11 @@ export interface FastpathStats {
   relayedBytes: number;
   /** Connections with a pending connect or idle deadline. */
   deadlines: number;
+  /**
+   * The thread's first loop sleeps on its own epoll set (which holds libuv's); any other loop of
+   * the thread has its set polled by libuv.
+   */
+  ownsThread: boolean;
   shutDown: boolean;
 }
 
