@@ -72,7 +72,7 @@ const QUICK = flag('quick');
 const SETTINGS = QUICK
   ? {
       repeats: 1,
-      latencyRepeats: 1,
+      noisyFigureRepeats: 1,
       seconds: 1,
       bulkSeconds: 1,
       warmupSeconds: 1,
@@ -88,9 +88,9 @@ const SETTINGS = QUICK
     }
   : {
       repeats: 3,
-      // A p99 moves more from run to run than a rate does: the kept-alive latency figures get more
-      // rounds.
-      latencyRepeats: 5,
+      // The figures that move most from run to run (the kept-alive p99s, the new-connection rate)
+      // get more rounds.
+      noisyFigureRepeats: 5,
       seconds: 4,
       bulkSeconds: 4,
       warmupSeconds: 2,
@@ -350,6 +350,7 @@ const MEASURES = [
     name: 'connRate',
     key: 'rate',
     latencies: true,
+    repeats: () => SETTINGS.noisyFigureRepeats,
     run: (t) => () =>
       wrk({
         port: t.ports.http,
@@ -363,6 +364,7 @@ const MEASURES = [
     // nginx only: the connection rate with proxy_half_close on, the FIN semantics Strait has.
     name: 'connRateHalfClose',
     key: 'rate',
+    repeats: () => SETTINGS.noisyFigureRepeats,
     run: (t) =>
       t.ports.httpHalfClose &&
       (() =>
@@ -379,7 +381,7 @@ const MEASURES = [
     name: 'ka50',
     key: 'rate',
     latencies: true,
-    repeats: () => SETTINGS.latencyRepeats,
+    repeats: () => SETTINGS.noisyFigureRepeats,
     run: (t) => () =>
       wrk({ port: t.ports.http, seconds: SETTINGS.seconds, connections: 50, cpus: LOAD_CPUS }),
   },
@@ -387,7 +389,7 @@ const MEASURES = [
     name: 'ka1',
     key: 'rate',
     latencies: true,
-    repeats: () => SETTINGS.latencyRepeats,
+    repeats: () => SETTINGS.noisyFigureRepeats,
     run: (t) => () =>
       wrk({ port: t.ports.http, seconds: SETTINGS.seconds, connections: 1, cpus: LOAD_CPUS }),
   },
@@ -966,7 +968,9 @@ async function main() {
           cpus: LOAD_CPUS,
         });
     }
-    log(`measuring: ${SETTINGS.repeats} round(s) per figure, targets interleaved`);
+    log(
+      `measuring: ${SETTINGS.repeats} round(s) per figure (${SETTINGS.noisyFigureRepeats} for the noisiest), targets interleaved`,
+    );
     await interleavedFigures(live);
     const strait =
       live.find((t) => t.spec.id === 'strait-1') ?? live.find((t) => t.spec.kind === 'strait');

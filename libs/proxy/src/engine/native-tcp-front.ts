@@ -18,6 +18,15 @@ import { continueTcpSession, handleTcpConnection } from './tcp-session';
 const SLOTS = 4_194_304;
 
 /**
+ * The addon's slot of a connection id (generation × SLOTS + slot). Ids exceed 32 bits, so this is
+ * float arithmetic; floor and a power-of-two division are exact, where `%` on a double is a call
+ * to fmod on every event.
+ */
+function slotOf(connId: number): number {
+  return connId - Math.floor(connId / SLOTS) * SLOTS;
+}
+
+/**
  * Batched delivery (libs/fastpath/README.md, "Events"): `onEvent(0, count)` hands over `count`
  * events of six numbers each in the buffer given to `useEventBuffer`, instead of one call per
  * event. Not in FastpathLoop's type yet, hence optional here; an addon without it delivers every
@@ -227,19 +236,19 @@ export class NativeTcpFront {
       sni: this.runtime.state.fallbackSni,
     };
     const session = new NativeTcpSession(this, record, connId, context);
-    const slot = connId % SLOTS;
+    const slot = slotOf(connId);
     while (this.sessions.length < slot) this.sessions.push(undefined);
     this.sessions[slot] = session;
     session.start();
   }
 
   private session(connId: number): NativeTcpSession | undefined {
-    const session = this.sessions[connId % SLOTS];
+    const session = this.sessions[slotOf(connId)];
     return session !== undefined && session.connId === connId ? session : undefined;
   }
 
   private forget(connId: number): void {
-    if (this.session(connId) !== undefined) this.sessions[connId % SLOTS] = undefined;
+    if (this.session(connId) !== undefined) this.sessions[slotOf(connId)] = undefined;
   }
 
   private readonly onEvent: FastpathEventHandler = (type, id, a, b, c, d) => {
@@ -304,7 +313,7 @@ export class NativeTcpFront {
       case FastpathEvent.Closed: {
         const session = this.session(id);
         if (session === undefined) return;
-        this.sessions[id % SLOTS] = undefined;
+        this.sessions[slotOf(id)] = undefined;
         this.release(session.record);
         session.closed(a, b as number);
         return;
