@@ -1020,6 +1020,9 @@ static void harvest(fp_loop *l, int timeout) {
   struct epoll_event evs[EVENTS_PER_WAIT];
   for (int round = 0; round < MAX_WAIT_ROUNDS && !l->shut; round++) {
     int n = fp_epoll_wait(l->epfd, evs, EVENTS_PER_WAIT, round == 0 ? timeout : 0);
+    /* libuv's cached clock is from before the wait: deadlines and last-activity times taken now,
+     * here and in JavaScript, must not be early by however long the loop slept. */
+    if (round == 0 && timeout != 0) uv_update_time(l->uv);
     if (n <= 0) break;
     for (int i = 0; i < n; i++) {
       if (evs[i].data.u64 != TAG_LIBUV) dispatch(l, &evs[i]);

@@ -780,6 +780,32 @@ describe('loops on one thread', { skip: !available && 'the addon is not built' }
     assert.equal(again.data.toString(), 'E\nnew');
   });
 
+  it('an owner loop woken from its sleep by a client measures idle time from a fresh clock', async (t) => {
+    const sink = await startServer(t, () => undefined);
+    const proxy = new TestLoop(t);
+    assert.equal(proxy.loop.stats().ownsThread, true);
+    proxy.relayTo(sink.port, LOOPBACK, 400);
+    const port = proxy.listen().port;
+    // The client is another process, so the loop sleeps until its byte arrives: a byte stamped
+    // with the clock from before that sleep would make the idle timeout end early.
+    const client = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const s = require('net').connect(${port}, '127.0.0.1', () => setTimeout(() => { s.write('x'); process.stdout.write(String(Date.now())); }, 300)); s.on('error', () => undefined);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    t.after(() => client.kill());
+    const [sentText] = (await withDeadline(once(client.stdout!, 'data'), 5000, 'the byte')) as [
+      Buffer,
+    ];
+    await proxy.until(() => proxy.closed.length === 1, 3000, 'the idle close');
+    const idleFor = Date.now() - Number(sentText.toString());
+    assert.equal(proxy.closed[0].how, CloseHow.IdleTimeout);
+    assert.ok(idleFor >= 370, `closed ${idleFor} ms after the last byte (idle timeout 400 ms)`);
+  });
+
   it('while an owner loop sleeps, timers keep their time and sockets opened from JavaScript work', async (t) => {
     const proxy = new TestLoop(t);
     assert.equal(proxy.loop.stats().ownsThread, true);
