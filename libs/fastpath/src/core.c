@@ -41,8 +41,10 @@
   ((int)syscall(SYS_epoll_pwait, (epfd), (evs), (n), (timeout), NULL, (size_t)8))
 
 #define EVENTS_PER_WAIT 256
-/* epoll_wait rounds per uv_poll callback before libuv gets the loop back. */
+/* epoll_wait rounds per wake-up (up to 8 x 256 events) before the rest of the loop gets a turn. */
 #define MAX_WAIT_ROUNDS 8
+/* Wake-ups an owner loop serves in a row while libuv has nothing to do (on_block). */
+#define OWNER_TURNS 64
 /* accept4 calls per listener readiness (the listener is level-triggered, so the rest waits). */
 #define ACCEPTS_PER_EVENT 128
 /* Bytes one direction may move per pump before other connections get their turn. */
@@ -1015,21 +1017,31 @@ static void dispatch(fp_loop *l, const struct epoll_event *ev) {
   relay_pump(l, c);
 }
 
-/* Harvests the loop's set (waiting up to `timeout` ms for the first round) and handles it all. */
-static void harvest(fp_loop *l, int timeout) {
+/*
+ * Harvests the loop's set (waiting up to `timeout` ms for the first round) and handles it all.
+ * Returns 1 when libuv has work of its own: its set was ready, or the wait ran out (a timer is
+ * due) or was interrupted (a signal).
+ */
+static int harvest(fp_loop *l, int timeout) {
   struct epoll_event evs[EVENTS_PER_WAIT];
+  int libuv_due = 0;
   for (int round = 0; round < MAX_WAIT_ROUNDS && !l->shut; round++) {
     int n = fp_epoll_wait(l->epfd, evs, EVENTS_PER_WAIT, round == 0 ? timeout : 0);
-    /* libuv's cached clock is from before the wait: deadlines and last-activity times taken now,
-     * here and in JavaScript, must not be early by however long the loop slept. */
-    if (round == 0 && timeout != 0) uv_update_time(l->uv);
+    if (round == 0 && timeout != 0) {
+      /* libuv's cached clock is from before the wait: deadlines and last-activity times taken
+       * now, here and in JavaScript, must not be early by however long the loop slept. */
+      uv_update_time(l->uv);
+      if (n <= 0) libuv_due = 1;
+    }
     if (n <= 0) break;
     for (int i = 0; i < n; i++) {
-      if (evs[i].data.u64 != TAG_LIBUV) dispatch(l, &evs[i]);
+      if (evs[i].data.u64 == TAG_LIBUV) libuv_due = 1;
+      else dispatch(l, &evs[i]);
     }
     if (n < EVENTS_PER_WAIT) break;
   }
   fp_settle(l);
+  return libuv_due;
 }
 
 static void on_poll(uv_poll_t *handle, int status, int events) {
@@ -1047,21 +1059,31 @@ static int libuv_registrations_pending(const uv_loop_t *uv) {
 
 static void on_spin(uv_idle_t *handle) { (void)handle; }
 
+/* How long libuv would sleep now (spin handle stopped): 0 while it has work waiting, including
+ * registrations to make (a descriptor not yet in its set could not wake the owner). */
+static int libuv_sleep_ms(fp_loop *l) {
+  if (libuv_registrations_pending(l->uv)) return 0;
+  return uv_backend_timeout(l->uv);
+}
+
 /*
  * Owner mode: the loop sleeps here, on its own set (which holds libuv's set), for as long as libuv
- * would have slept; libuv then polls its own set without waiting (the spin handle). It waits for
- * nothing while libuv has registrations to make: a descriptor not yet in libuv's set could not
- * wake it.
+ * would have slept, and goes on serving its sockets without handing the thread back for as long
+ * as libuv has nothing to do: each wake-up then costs one epoll_wait, as in nginx, instead of a
+ * turn of libuv's loop (its own poll, timers, idle, check and close phases, and Node's immediate
+ * check). libuv gets the thread back when its set is ready, a timer is due, JavaScript left work
+ * for it (an immediate, a new socket, a handle to close), or after OWNER_TURNS wake-ups; the spin
+ * handle then keeps its own poll from waiting.
  */
 static void on_block(uv_prepare_t *handle) {
   fp_loop *l = handle->data;
-  int timeout = 0;
-  if (!libuv_registrations_pending(l->uv)) {
-    uv_idle_stop(&l->spin);
-    timeout = uv_backend_timeout(l->uv);
-    uv_idle_start(&l->spin, on_spin);
+  uv_idle_stop(&l->spin);
+  for (int turn = 0; turn < OWNER_TURNS; turn++) {
+    int timeout = libuv_sleep_ms(l);
+    if (turn > 0 && timeout == 0) break;
+    if (harvest(l, timeout) || timeout == 0 || l->shut) break;
   }
-  harvest(l, timeout);
+  if (!l->shut) uv_idle_start(&l->spin, on_spin);
 }
 
 static void on_timer(uv_timer_t *handle) {

@@ -806,6 +806,50 @@ describe('loops on one thread', { skip: !available && 'the addon is not built' }
     assert.ok(idleFor >= 370, `closed ${idleFor} ms after the last byte (idle timeout 400 ms)`);
   });
 
+  it('while an owner loop serves a busy connection, timers and immediates still run', async (t) => {
+    // The sink and the writer are other processes, so nothing but the relay wakes this loop: the
+    // timers below run only if the owner hands the thread back when one is due.
+    const sink = spawn(
+      process.execPath,
+      [
+        '-e',
+        "require('net').createServer((s) => s.resume()).listen(0, '127.0.0.1', function () { process.stdout.write(String(this.address().port)); })",
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    t.after(() => sink.kill());
+    const [sinkPort] = (await withDeadline(once(sink.stdout!, 'data'), 5000, 'sink port')) as [
+      Buffer,
+    ];
+    const proxy = new TestLoop(t);
+    assert.equal(proxy.loop.stats().ownsThread, true);
+    proxy.relayTo(Number(sinkPort.toString()));
+    const port = proxy.listen().port;
+    const writer = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const s = require('net').connect(${port}, '127.0.0.1'); const b = Buffer.alloc(65536); const go = () => { while (s.write(b)); }; s.on('connect', go); s.on('drain', go); s.on('error', () => undefined);`,
+      ],
+      { stdio: 'ignore' },
+    );
+    t.after(() => writer.kill());
+    const relayed = () => proxy.loop.stats().relayedBytes;
+    await waitFor(() => relayed() > 10_000_000, 5000, 'bytes flowing');
+    for (let round = 0; round < 10; round++) {
+      const started = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const late = performance.now() - started - 20;
+      assert.ok(late < 250, `a 20 ms timer fired ${late.toFixed(1)} ms late`);
+      const queued = performance.now();
+      await new Promise((resolve) => setImmediate(resolve));
+      const waited = performance.now() - queued;
+      assert.ok(waited < 250, `an immediate ran after ${waited.toFixed(1)} ms`);
+    }
+    const before = relayed();
+    await waitFor(() => relayed() > before, 2000, 'bytes still flowing');
+  });
+
   it('while an owner loop sleeps, timers keep their time and sockets opened from JavaScript work', async (t) => {
     const proxy = new TestLoop(t);
     assert.equal(proxy.loop.stats().ownsThread, true);
