@@ -1,7 +1,7 @@
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
 import * as net from 'node:net';
@@ -742,6 +742,24 @@ for (const { relay, delivery } of MODES) {
   });
 }
 
+/** Runs `source` in another Node process for the rest of the test (stdout piped back). */
+function inOtherProcess(t: TestContext, source: string): ChildProcess {
+  const child = spawn(process.execPath, ['-e', source], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => child.kill());
+  return child;
+}
+
+/** The first thing `child` prints. */
+async function firstOutput(child: ChildProcess, what: string): Promise<string> {
+  const [chunk] = (await withDeadline(once(child.stdout!, 'data'), 5000, what)) as [Buffer];
+  return chunk.toString();
+}
+
+/** Node source for a TCP server on an ephemeral loopback port that prints the port. */
+function serverSource(onConnection: string): string {
+  return `require('net').createServer(${onConnection}).listen(0, '127.0.0.1', function () { process.stdout.write(String(this.address().port)); })`;
+}
+
 describe('loops on one thread', { skip: !available && 'the addon is not built' }, () => {
   it('the first loop owns the thread, a second is polled by libuv, and both relay', async (t) => {
     const echo = await startEchoServer(t, 'E');
@@ -788,20 +806,13 @@ describe('loops on one thread', { skip: !available && 'the addon is not built' }
     const port = proxy.listen().port;
     // The client is another process, so the loop sleeps until its byte arrives: a byte stamped
     // with the clock from before that sleep would make the idle timeout end early.
-    const client = spawn(
-      process.execPath,
-      [
-        '-e',
-        `const s = require('net').connect(${port}, '127.0.0.1', () => setTimeout(() => { s.write('x'); process.stdout.write(String(Date.now())); }, 300)); s.on('error', () => undefined);`,
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
+    const client = inOtherProcess(
+      t,
+      `const s = require('net').connect(${port}, '127.0.0.1', () => setTimeout(() => { s.write('x'); process.stdout.write(String(Date.now())); }, 300)); s.on('error', () => undefined);`,
     );
-    t.after(() => client.kill());
-    const [sentText] = (await withDeadline(once(client.stdout!, 'data'), 5000, 'the byte')) as [
-      Buffer,
-    ];
+    const sentText = await firstOutput(client, 'the byte');
     await proxy.until(() => proxy.closed.length === 1, 3000, 'the idle close');
-    const idleFor = Date.now() - Number(sentText.toString());
+    const idleFor = Date.now() - Number(sentText);
     assert.equal(proxy.closed[0].how, CloseHow.IdleTimeout);
     assert.ok(idleFor >= 370, `closed ${idleFor} ms after the last byte (idle timeout 400 ms)`);
   });
@@ -809,31 +820,18 @@ describe('loops on one thread', { skip: !available && 'the addon is not built' }
   it('while an owner loop serves a busy connection, timers and immediates still run', async (t) => {
     // The sink and the writer are other processes, so nothing but the relay wakes this loop: the
     // timers below run only if the owner hands the thread back when one is due.
-    const sink = spawn(
-      process.execPath,
-      [
-        '-e',
-        "require('net').createServer((s) => s.resume()).listen(0, '127.0.0.1', function () { process.stdout.write(String(this.address().port)); })",
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
+    const sinkPort = await firstOutput(
+      inOtherProcess(t, serverSource('(s) => s.resume()')),
+      'port',
     );
-    t.after(() => sink.kill());
-    const [sinkPort] = (await withDeadline(once(sink.stdout!, 'data'), 5000, 'sink port')) as [
-      Buffer,
-    ];
     const proxy = new TestLoop(t);
     assert.equal(proxy.loop.stats().ownsThread, true);
-    proxy.relayTo(Number(sinkPort.toString()));
+    proxy.relayTo(Number(sinkPort));
     const port = proxy.listen().port;
-    const writer = spawn(
-      process.execPath,
-      [
-        '-e',
-        `const s = require('net').connect(${port}, '127.0.0.1'); const b = Buffer.alloc(65536); const go = () => { while (s.write(b)); }; s.on('connect', go); s.on('drain', go); s.on('error', () => undefined);`,
-      ],
-      { stdio: 'ignore' },
+    inOtherProcess(
+      t,
+      `const s = require('net').connect(${port}, '127.0.0.1'); const b = Buffer.alloc(65536); const go = () => { while (s.write(b)); }; s.on('connect', go); s.on('drain', go); s.on('error', () => undefined);`,
     );
-    t.after(() => writer.kill());
     const relayed = () => proxy.loop.stats().relayedBytes;
     await waitFor(() => relayed() > 10_000_000, 5000, 'bytes flowing');
     for (let round = 0; round < 10; round++) {
@@ -864,21 +862,12 @@ describe('loops on one thread', { skip: !available && 'the addon is not built' }
     }
     // An echo server in another process, so that no socket of this one wakes the loop: a socket
     // created here is registered with libuv only at its next poll, after the owner's wait.
-    const server = spawn(
-      process.execPath,
-      [
-        '-e',
-        "require('net').createServer((s) => s.pipe(s)).listen(0, '127.0.0.1', function () { process.stdout.write(String(this.address().port)); })",
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
+    const serverPort = Number(
+      await firstOutput(inOtherProcess(t, serverSource('(s) => s.pipe(s)')), 'port'),
     );
-    t.after(() => server.kill());
-    const [portText] = (await withDeadline(once(server.stdout!, 'data'), 5000, 'server port')) as [
-      Buffer,
-    ];
     for (let round = 0; round < 5; round++) {
       const result = await withDeadline(
-        exchange(Number(portText.toString()), `js ${round}`),
+        exchange(serverPort, `js ${round}`),
         2000,
         'a plain Node socket',
       );
