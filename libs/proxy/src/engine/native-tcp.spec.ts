@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type * as net from 'node:net';
 import { closeSync } from 'node:fs';
@@ -24,6 +24,35 @@ import {
   withDeadline,
 } from './testing/loopback';
 import { connectPlainTcp, type UpstreamConnector } from './upstream-connector';
+
+/**
+ * `count` exchanges through `port`, which several engines serve (each routing to the tagged echo
+ * server B1): every one answered, and as many closed events added up over the engines.
+ */
+async function exchangeThroughAll(
+  port: number,
+  count: number,
+  engines: readonly { closed: { events: readonly unknown[] } }[],
+): Promise<void> {
+  const closedSoFar = () => engines.reduce((sum, { closed }) => sum + closed.events.length, 0);
+  const before = closedSoFar();
+  const results = await withDeadline(
+    Promise.all(Array.from({ length: count }, () => exchange(port, 'r'))),
+    5000,
+    `${count} exchanges`,
+  );
+  assert.ok(results.every((result) => result.data.toString() === 'B1\nr'));
+  await waitFor(() => closedSoFar() === before + count, 2000, 'closed events');
+}
+
+/** An engine that binds for itself cannot have `port`. */
+async function assertPortTaken(t: TestContext, port: number): Promise<void> {
+  const engine = createProxyEngine({ fastpath: true });
+  t.after(() => engine.close());
+  await assert.rejects(engine.listen([{ protocol: 'tcp', host: LOOPBACK, port }]), {
+    code: 'ERR_BIND',
+  });
+}
 
 /** These specs run twice (libs/proxy test target): on the native path and with STRAIT_FASTPATH=off. */
 const native = loadFastpath() !== undefined;
@@ -272,24 +301,10 @@ describe('native fast path in the engine', () => {
     for (const { engine } of [first, second]) {
       engine.apply(config({ id: '1', upstream: upstream('u1', [node(b1.port)]) }));
     }
-    const results = await withDeadline(
-      Promise.all(Array.from({ length: 32 }, () => exchange(port, 'r'))),
-      5000,
-      '32 exchanges',
-    );
-    assert.ok(results.every((result) => result.data.toString() === 'B1\nr'));
-    await waitFor(
-      () => first.closed.events.length + second.closed.events.length === 32,
-      2000,
-      'closed events',
-    );
+    await exchangeThroughAll(port, 32, [first, second]);
     assert.ok(first.closed.events.length > 0 && second.closed.events.length > 0);
     // Without reusePort the port is taken.
-    const third = createProxyEngine({ fastpath: true });
-    t.after(() => third.close());
-    await assert.rejects(third.listen([{ protocol: 'tcp', host: LOOPBACK, port }]), {
-      code: 'ERR_BIND',
-    });
+    await assertPortTaken(t, port);
   });
 
   it('lets engines share one listening socket', { skip: needsAddon }, async (t) => {
@@ -306,43 +321,28 @@ describe('native fast path in the engine', () => {
     for (const { engine } of [first, second]) {
       engine.apply(config({ id: '1', upstream: upstream('u1', [node(b1.port)]) }));
     }
-    const exchanges = (count: number) =>
-      withDeadline(
-        Promise.all(Array.from({ length: count }, () => exchange(port, 'r'))),
-        5000,
-        `${count} exchanges`,
-      );
-    const results = await exchanges(16);
-    assert.ok(results.every((result) => result.data.toString() === 'B1\nr'));
-    await waitFor(
-      () => first.closed.events.length + second.closed.events.length === 16,
-      2000,
-      'closed events',
-    );
+    await exchangeThroughAll(port, 16, [first, second]);
     // An engine that stops accepting takes none: the other one serves every connection.
     await first.engine.closeListener(first.bound[0].id);
     const firstServed = first.closed.events.length;
-    const secondServed = second.closed.events.length;
-    const after = await exchanges(16);
-    assert.ok(after.every((result) => result.data.toString() === 'B1\nr'));
-    await waitFor(() => second.closed.events.length === secondServed + 16, 2000, 'second served');
+    await exchangeThroughAll(port, 16, [first, second]);
     assert.equal(first.closed.events.length, firstServed);
     // The socket is taken: an engine that binds for itself cannot have the port.
-    const third = createProxyEngine({ fastpath: true });
-    t.after(() => third.close());
-    await assert.rejects(third.listen([{ protocol: 'tcp', host: LOOPBACK, port }]), {
-      code: 'ERR_BIND',
-    });
+    await assertPortTaken(t, port);
   });
 
-  it('refuses a shared descriptor that is not a listening socket', { skip: needsAddon }, async (t) => {
-    const b1 = await serve(t, startTaggedEchoServer('B1'));
-    const engine = createProxyEngine({ fastpath: true, sharedListenSocket: () => 0 });
-    t.after(() => engine.close());
-    await assert.rejects(engine.listen([{ protocol: 'tcp', host: LOOPBACK, port: b1.port }]), {
-      code: 'ERR_BIND',
-    });
-  });
+  it(
+    'refuses a shared descriptor that is not a listening socket',
+    { skip: needsAddon },
+    async (t) => {
+      const b1 = await serve(t, startTaggedEchoServer('B1'));
+      const engine = createProxyEngine({ fastpath: true, sharedListenSocket: () => 0 });
+      t.after(() => engine.close());
+      await assert.rejects(engine.listen([{ protocol: 'tcp', host: LOOPBACK, port: b1.port }]), {
+        code: 'ERR_BIND',
+      });
+    },
+  );
 
   it(
     'closes a listener only after the connections it accepted have ended',
