@@ -95,6 +95,15 @@ fp_conn *fp_lookup(fp_loop *l, double id) {
   return c;
 }
 
+/* The live connection a (gen << 32 | slot) tag names, or NULL once it ended or its slot was reused. */
+static fp_conn *conn_by_tag(fp_loop *l, uint64_t tag) {
+  uint32_t slot = (uint32_t)tag;
+  if (slot >= l->nslots) return NULL;
+  fp_conn *c = l->slots[slot];
+  if (c == NULL || c->gen != (uint32_t)(tag >> 32) || c->state == FP_CS_DEAD) return NULL;
+  return c;
+}
+
 /* ------------------------------------------------------------------ events */
 
 static void enqueue(fp_loop *l, uint8_t type, uint32_t slot, uint32_t gen, double a, double b,
@@ -362,6 +371,23 @@ static int so_error(int fd) {
 static inline void set_nodelay(int fd) {
   int one = 1;
   (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/*
+ * Smart connect (HAProxy's tcp-smart-connect): with quick ACKs off before connect(), Linux holds
+ * the final ACK of the handshake (tcp_rcv_synsent_state_process) so that it rides on the first
+ * bytes relayed to the upstream. One packet fewer per connection, and the upstream's accept finds
+ * the request already there instead of waking once for the connection and again for its bytes.
+ * When the client has not spoken yet, the ACK is held only briefly (see hold_ack).
+ */
+static inline void hold_handshake_ack(int fd) {
+  int zero = 0;
+  (void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof(zero));
+}
+
+/* Nothing has gone to the upstream yet: neither a byte nor the client's FIN. */
+static inline int upstream_sent_nothing(const fp_conn *c) {
+  return !c->c2u.fin_sent && c->c2u.bytes == c->c2u.in_flight;
 }
 
 static int classify_connect_error(int err) {
@@ -704,6 +730,7 @@ int fp_connect(fp_loop *l, fp_conn *c, const struct sockaddr *addr, socklen_t le
     return 0;
   }
   set_nodelay(fd);
+  hold_handshake_ack(fd);
   if (fp_sys_connect(fd, addr, len) < 0 && errno != EINPROGRESS) {
     int err = errno;
     close(fd);
@@ -764,6 +791,40 @@ static void start_relay(fp_loop *l, fp_conn *c, uint32_t idle_ms) {
   if (watch_client(l, c, EPOLL_CTL_ADD) < 0) finish(l, c, FP_CLOSE_ERROR);
 }
 
+/*
+ * The upstream connected while the client had sent nothing yet (with a client that speaks
+ * first, on loopback, its bytes are often a few microseconds behind). The ACK stays held while
+ * the loop looks once more for the client's bytes: the harvest that follows does not sleep, and
+ * at its end release_held_acks() sends the ACKs of clients still silent. It must not wait
+ * longer: with a server-first protocol (MySQL, SMTP) the client speaks only after the server,
+ * and the server cannot accept the connection before the ACK arrives. Held alone, the kernel
+ * would send it with its delayed-ACK timer, up to 200 ms later (TCP_DELACK_MAX).
+ */
+static void hold_ack(fp_loop *l, fp_conn *c) {
+  if (l->nheld == l->cap_held) {
+    l->cap_held = l->cap_held ? l->cap_held * 2 : 64;
+    l->held_acks = xrealloc(l->held_acks, l->cap_held * sizeof(uint64_t));
+  }
+  l->held_acks[l->nheld++] = ((uint64_t)c->gen << 32) | c->slot;
+}
+
+/*
+ * Sends the held ACKs of upstream sockets that still have nothing to carry them, except the
+ * `keep` newest (held during the current harvest: they get their look in the next one). Quick
+ * ACKs back on sends a scheduled ACK at once (tcp(7), TCP_QUICKACK).
+ */
+static void release_held_acks(fp_loop *l, uint32_t keep) {
+  uint32_t n = l->nheld - keep;
+  for (uint32_t i = 0; i < n; i++) {
+    fp_conn *c = conn_by_tag(l, l->held_acks[i]);
+    if (c == NULL || c->ufd < 0 || !upstream_sent_nothing(c)) continue;
+    int one = 1;
+    (void)setsockopt(c->ufd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+  }
+  memmove(l->held_acks, l->held_acks + n, keep * sizeof(uint64_t));
+  l->nheld = keep;
+}
+
 static void connect_done(fp_loop *l, fp_conn *c, uint32_t events) {
   /* A failed connect always reports EPOLLERR (sk_err is set): a plain EPOLLOUT is a success
    * without asking SO_ERROR. */
@@ -784,6 +845,7 @@ static void connect_done(fp_loop *l, fp_conn *c, uint32_t events) {
   double micros = (double)(uv_hrtime() - c->connect_start_ns) / 1000.0;
   enqueue_conn(l, FP_EV_CONNECTED, c, micros, 0, 0);
   if (c->auto_relay_idle >= 0) start_relay(l, c, (uint32_t)c->auto_relay_idle);
+  if (c->state != FP_CS_DEAD && upstream_sent_nothing(c)) hold_ack(l, c);
 }
 
 int fp_relay(fp_loop *l, fp_conn *c, uint32_t idle_ms) {
@@ -1025,9 +1087,12 @@ static void dispatch(fp_loop *l, const struct epoll_event *ev) {
 static int harvest(fp_loop *l, int timeout) {
   struct epoll_event evs[EVENTS_PER_WAIT];
   int libuv_due = 0;
+  /* ACKs held before this harvest get one look without sleeping (see hold_ack). */
+  uint32_t held_before = l->nheld;
   for (int round = 0; round < MAX_WAIT_ROUNDS && !l->shut; round++) {
-    int n = fp_epoll_wait(l->epfd, evs, EVENTS_PER_WAIT, round == 0 ? timeout : 0);
-    if (round == 0 && timeout != 0) {
+    int wait = round == 0 && held_before == 0 ? timeout : 0;
+    int n = fp_epoll_wait(l->epfd, evs, EVENTS_PER_WAIT, wait);
+    if (round == 0 && wait != 0) {
       /* libuv's cached clock is from before the wait: deadlines and last-activity times taken
        * now, here and in JavaScript, must not be early by however long the loop slept. */
       uv_update_time(l->uv);
@@ -1040,6 +1105,7 @@ static int harvest(fp_loop *l, int timeout) {
     }
     if (n < EVENTS_PER_WAIT) break;
   }
+  if (!l->shut) release_held_acks(l, l->nheld - held_before);
   fp_settle(l);
   return libuv_due;
 }
@@ -1047,7 +1113,10 @@ static int harvest(fp_loop *l, int timeout) {
 static void on_poll(uv_poll_t *handle, int status, int events) {
   (void)status;
   (void)events;
-  harvest(handle->data, 0);
+  fp_loop *l = handle->data;
+  harvest(l, 0);
+  /* Nested in libuv's poll, nothing says when the next harvest comes: no ACK stays held. */
+  if (!l->shut) release_held_acks(l, 0);
 }
 
 /* libuv's queue of watchers whose epoll registration it has yet to make (on its next poll). Its
@@ -1083,7 +1152,10 @@ static void on_block(uv_prepare_t *handle) {
     if (turn > 0 && timeout == 0) break;
     if (harvest(l, timeout) || timeout == 0 || l->shut) break;
   }
-  if (!l->shut) uv_idle_start(&l->spin, on_spin);
+  if (l->shut) return;
+  /* libuv may now sleep in its own poll: no ACK stays held meanwhile. */
+  release_held_acks(l, 0);
+  uv_idle_start(&l->spin, on_spin);
 }
 
 static void on_timer(uv_timer_t *handle) {
@@ -1119,11 +1191,8 @@ static void on_idle(uv_idle_t *handle) {
   l->idle_active = 0;
   uint32_t n = l->npending;
   for (uint32_t i = 0; i < n && !l->shut; i++) {
-    uint64_t tag = l->pending[i];
-    uint32_t slot = (uint32_t)tag;
-    if (slot >= l->nslots) continue;
-    fp_conn *c = l->slots[slot];
-    if (c == NULL || c->gen != (uint32_t)(tag >> 32) || c->state != FP_CS_RELAYING) continue;
+    fp_conn *c = conn_by_tag(l, l->pending[i]);
+    if (c == NULL || c->state != FP_CS_RELAYING) continue;
     c->in_pending = 0;
     relay_pump(l, c);
   }
@@ -1189,6 +1258,7 @@ static void on_handle_closed(uv_handle_t *handle) {
   free(l->listeners);
   free(l->q);
   free(l->pending);
+  free(l->held_acks);
   while (l->spare != NULL) {
     fp_conn *c = l->spare;
     l->spare = c->next_dead;
@@ -1223,6 +1293,7 @@ void fp_loop_shutdown(fp_loop *l, void (*on_closed)(fp_loop *loop)) {
   l->heap_size = 0;
   l->q_head = l->q_tail = 0;
   l->npending = 0;
+  l->nheld = 0;
   l->on_closed = on_closed;
   if (l->owner) {
     /* Another loop of this thread, created from now on, may sleep on its own set instead. */

@@ -167,6 +167,9 @@ struct fp_loop {
   uint32_t q_head, q_tail, q_cap;
   uint64_t *pending;
   uint32_t npending, cap_pending;
+  /* upstream sockets whose handshake ACK waits for the client's first bytes (core.c, hold_ack) */
+  uint64_t *held_acks;
+  uint32_t nheld, cap_held;
 
   /* pipes or buffers (copy mode), pooled */
   fp_buf *buf_pool;

@@ -1,7 +1,7 @@
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
 import * as net from 'node:net';
@@ -329,6 +329,34 @@ for (const { relay, delivery } of MODES) {
       await proxy.until(() => proxy.closed.length === 1, 2000, 'closed');
       assert.equal(proxy.closed[0].bytesToClient, payload.length);
       assert.equal(proxy.closed[0].how, CloseHow.Normal);
+    });
+
+    it('sends the handshake ACK to the upstream with the first bytes it relays', async (t) => {
+      // Smart connect: one packet fewer per connection, and the upstream accepts the connection
+      // with its request already there.
+      let requestArrived!: (socket: net.Socket) => void;
+      const upstreamSide = new Promise<net.Socket>((resolve) => (requestArrived = resolve));
+      const server = await startServer(t, (socket) =>
+        socket.once('data', () => requestArrived(socket)),
+      );
+      const proxy = new TestLoop(t, { relay }, delivery);
+      const bound = proxy.listen();
+      // Connects once the client's bytes wait at the proxy, so that the first pump relays them.
+      proxy.onAccept = (accepted) =>
+        setTimeout(() => proxy.loop.connect(accepted.id, LOOPBACK, server.port, 2000, 0), 50);
+      const client = await connectClient(bound.port);
+      t.after(() => client.destroy());
+      client.write('request');
+      const segments = segmentsReceived(await withDeadline(upstreamSide, 3000, 'the request'));
+      assert.equal(segments.withData, 1);
+      assert.equal(segments.all, 2, 'the SYN, then the ACK with the request: no ACK of its own');
+    });
+
+    it('does not keep an upstream that speaks first waiting for the handshake ACK', async (t) => {
+      const server = await startServer(t, (socket) => socket.write('greeting\n'));
+      const proxy = new TestLoop(t, { relay }, delivery);
+      proxy.relayTo(server.port);
+      await assertPromptGreetings(proxy.listen().port);
     });
 
     it('passes an upstream reset on to the client as a reset', async (t) => {
@@ -782,6 +810,16 @@ describe('loops on one thread', { skip: !available && 'the addon is not built' }
     );
   });
 
+  it('a nested loop does not keep an upstream that speaks first waiting either', async (t) => {
+    const server = await startServer(t, (socket) => socket.write('greeting\n'));
+    const owner = new TestLoop(t);
+    const nested = new TestLoop(t);
+    assert.equal(nested.loop.stats().ownsThread, false);
+    for (const proxy of [owner, nested]) proxy.relayTo(server.port);
+    await assertPromptGreetings(nested.listen().port);
+    await assertPromptGreetings(owner.listen().port);
+  });
+
   it('after the owner shuts down, the other loop relays on and the next new loop owns the thread', async (t) => {
     const echo = await startEchoServer(t, 'E');
     const owner = new TestLoop(t);
@@ -875,3 +913,37 @@ describe('loops on one thread', { skip: !available && 'the addon is not built' }
     }
   });
 });
+
+/**
+ * Segments the kernel received on `socket` so far (`ss -ti`: segs_in, data_segs_in), counted
+ * from the SYN of its handshake.
+ */
+function segmentsReceived(socket: net.Socket): { all: number; withData: number } {
+  const filter = `( sport = :${socket.localPort} and dport = :${socket.remotePort} )`;
+  const info = execFileSync('ss', ['-tinH', 'state', 'established', filter]).toString();
+  const count = (name: string): number => {
+    const match = new RegExp(`\\b${name}:(\\d+)`).exec(info);
+    if (!match) throw new Error(`ss reports no ${name} for the upstream's socket: ${info}`);
+    return Number(match[1]);
+  };
+  return { all: count('segs_in'), withData: count('data_segs_in') };
+}
+
+/**
+ * Five clients in turn connect through `port` and say nothing; the upstream greets each. Held
+ * for the client's first bytes, the handshake ACK would leave with the kernel's delayed-ACK
+ * timer, about 200 ms later, and only then could the upstream accept and greet.
+ */
+async function assertPromptGreetings(port: number): Promise<void> {
+  for (let round = 0; round < 5; round++) {
+    const started = performance.now();
+    const client = net.connect({ host: LOOPBACK, port });
+    try {
+      await withDeadline(once(client, 'data'), 3000, 'the greeting');
+    } finally {
+      client.destroy();
+    }
+    const waitedMs = performance.now() - started;
+    assert.ok(waitedMs < 100, `greeting ${round + 1} came after ${waitedMs.toFixed(1)} ms`);
+  }
+}
