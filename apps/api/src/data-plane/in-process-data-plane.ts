@@ -74,9 +74,10 @@ export class InProcessDataPlane
     for (const kind of RESOURCE_KINDS) {
       for (const action of STORE_ACTIONS) {
         this.unsubscribers.push(
+          // The write is answered once its change is in force (EventBus.emit).
           this.bus.on(storeEventName(kind, action), (change) => {
             this.host.applyChange(change);
-            this.host.reapply();
+            return this.host.requestReapply();
           }),
         );
       }

@@ -27,7 +27,10 @@ export class SharedListenSockets {
         const fd = openSharedListenSocket(entry);
         if (fd === undefined) continue;
         // Wrapped so that it can be sent over the cluster channel; never read here.
-        sockets.set(sharedSocketKey(entry), new net.Socket({ fd, readable: false, writable: false }));
+        sockets.set(
+          sharedSocketKey(entry),
+          new net.Socket({ fd, readable: false, writable: false }),
+        );
       }
     } catch (error) {
       for (const socket of sockets.values()) socket.destroy();

@@ -178,13 +178,17 @@ process.on('message', (message: PrimaryMessage, handle?: unknown) => {
     case 'init':
       void init(message);
       break;
-    case 'changes':
-      if (host) {
-        for (const change of message.changes) host.applyChange(change);
-        host.reapply();
+    case 'changes': {
+      if (!host) {
+        send({ type: 'applied', seq: message.seq });
+        break;
       }
-      send({ type: 'applied', seq: message.seq });
+      for (const change of message.changes) host.applyChange(change);
+      // Acknowledged once in force; messages that arrive meanwhile share the re-apply.
+      const seq = message.seq;
+      void host.requestReapply().then(() => send({ type: 'applied', seq }));
       break;
+    }
     case 'query':
       answer(message.id, message.op, message.args);
       break;

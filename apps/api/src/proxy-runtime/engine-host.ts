@@ -15,6 +15,7 @@ import type { PrivateKeyFields } from '../crypto/private-key-fields';
 import type { StoreChangeEvent } from '../events/strait-events';
 import { EngineObserver } from '../observability/engine-observer';
 import { RESOURCE_KINDS, type ResourceKind, type StoredObject } from '../store/resource-kinds';
+import { CoalescedReapply } from './coalesced-reapply';
 import { MappedObjectCache, mapToProxyConfig } from './proxy-config.mapper';
 import { StoreView } from './store-view';
 
@@ -92,6 +93,10 @@ export class EngineHost {
   private readonly logger: HostLogger;
   private applied: ProxyConfig = { routes: [], certificates: [] };
   private bound: BoundListener[] = [];
+  private readonly coalesced = new CoalescedReapply(
+    () => this.reapply(),
+    (error) => this.logger.error({ msg: 'proxy config re-apply failed', error: String(error) }),
+  );
 
   constructor(private readonly options: EngineHostOptions) {
     this.logger = options.logger('ProxyRuntime');
@@ -140,6 +145,14 @@ export class EngineHost {
 
   applyChange(change: StoreChangeEvent): void {
     this.view.applyChange(change);
+  }
+
+  /**
+   * reapply() for changes already in the view, shared with the other requests made before it
+   * runs (see CoalescedReapply); resolves once the engine runs a config that includes them.
+   */
+  requestReapply(): Promise<void> {
+    return this.coalesced.request();
   }
 
   /** Maps the view and swaps it into the engine; a config the engine refuses is logged, never fatal. */
