@@ -1,22 +1,18 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { performance } from 'node:perf_hooks';
 import { CoalescedReapply } from './coalesced-reapply';
 
-/** A re-apply that counts its runs and, on a clock of its own, takes `costMs` each. */
-function countingReapply(costMs = 0) {
-  let clock = 0;
+/** A re-apply that counts its runs (and throws once failNext() was called). */
+function countingReapply() {
   const runs: number[] = [];
   const errors: unknown[] = [];
   let fail = false;
   const coalesced = new CoalescedReapply(
     () => {
-      runs.push(clock);
-      clock += costMs;
+      runs.push(runs.length);
       if (fail) throw new Error('mapping failed');
     },
     (error) => errors.push(error),
-    () => clock,
   );
   return {
     coalesced,
@@ -42,19 +38,6 @@ describe('CoalescedReapply', () => {
     assert.equal(runs.length, 1, 'the finished re-apply does not answer a later request');
     await second;
     assert.equal(runs.length, 2);
-  });
-
-  it('after a re-apply that took D ms, starts the next no sooner than D ms later, shared', async () => {
-    const { coalesced, runs } = countingReapply(40);
-    await coalesced.request();
-    const asked = performance.now();
-    const during = [coalesced.request(), coalesced.request()];
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    during.push(coalesced.request());
-    await Promise.all(during);
-    const waitedMs = performance.now() - asked;
-    assert.equal(runs.length, 2, 'the three requests of the wait share one re-apply');
-    assert.ok(waitedMs >= 35, `the next re-apply waited ${waitedMs.toFixed(1)} ms, not 40`);
   });
 
   it('reports a re-apply that throws and still answers its requests', async () => {
