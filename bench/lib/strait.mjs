@@ -1,5 +1,5 @@
-// Strait under test: the BUILT service, started as npm start starts it
-// (node --no-memory-reducer apps/api/dist/main.js --config <generated yaml>) with TCP and UDP listeners, routes created through the admin API, and the Strait-only measurements:
+// Strait under test: the BUILT service (node apps/api/dist/main.js --config <generated yaml>) with
+// TCP and UDP listeners, routes created through the admin API, and the Strait-only measurements:
 // time from an admin write to the route being in force, and the connection rate with 10,000
 // stream routes in the store.
 import { randomBytes } from 'node:crypto';
