@@ -4,7 +4,6 @@
 // stream routes in the store.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import net from 'node:net';
 import { join } from 'node:path';
 import { NOFILE } from './servers.mjs';
@@ -13,12 +12,6 @@ import { run, startProcess, stopProcess, waitFor, sleep } from './proc.mjs';
 
 export const REPO_ROOT = new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
 export const SERVICE_ENTRY = join(REPO_ROOT, 'apps/api/dist/main.js');
-
-/** The Node flags `npm start` runs the service with, read from the built service (after ensureBuilt). */
-export function serviceNodeFlags() {
-  const flagsModule = join(REPO_ROOT, 'apps/api/dist/bootstrap/node-flags.js');
-  return createRequire(import.meta.url)(flagsModule).SERVICE_NODE_FLAGS;
-}
 
 /** Builds api and proxy when the built service is missing (or when asked to). */
 export async function ensureBuilt({ force = false, log = () => {} } = {}) {
@@ -131,7 +124,7 @@ export class StraitInstance {
     const handle = startProcess(
       'strait',
       process.execPath,
-      [...nodeArgs, ...serviceNodeFlags(), SERVICE_ENTRY, '--config', configPath],
+      [...nodeArgs, SERVICE_ENTRY, '--config', configPath],
       {
         cpus,
         nofile: NOFILE,

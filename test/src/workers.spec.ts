@@ -17,12 +17,7 @@ import {
   type OpenClient,
   type TaggedEchoServer,
 } from './support/sockets';
-import {
-  buildConfig,
-  runToExit,
-  SERVICE_NODE_FLAGS,
-  StraitProcess,
-} from './support/strait-process';
+import { runToExit, StraitProcess, buildConfig } from './support/strait-process';
 import { startUdpBackend, startUdpClient, type UdpBackend } from './support/udp';
 import { waitFor, withDeadline } from './support/wait';
 
@@ -332,26 +327,6 @@ describe('data-plane workers: lifecycle edges', () => {
       server.listen(port, '127.0.0.1', resolve);
     });
     await new Promise((resolve) => server.close(resolve));
-  });
-
-  it('a service started without its Node flags warns, and its workers get them anyway', async () => {
-    const port = await freeTcpPort();
-    const strait = await StraitProcess.start({
-      apisixYaml: workerYaml(port),
-      straitYaml: '  workers: 2',
-      nodeFlags: [],
-    });
-    try {
-      await strait.waitForOutput('node runs without the flags Strait expects');
-      const pids = (await workers(strait)).map((worker) => worker.pid as number);
-      assert.equal(pids.length, 2);
-      for (const pid of pids) {
-        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-        for (const flag of SERVICE_NODE_FLAGS) assert.ok(argv.includes(flag), `${flag} in ${argv}`);
-      }
-    } finally {
-      await strait.stop();
-    }
   });
 
   it('a listener that cannot bind stops startup with the config key and exits non-zero', async () => {

@@ -4,7 +4,6 @@ import type { Server } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import { createApp } from './bootstrap/create-app';
 import { createDashboardServer } from './bootstrap/dashboard-server';
-import { missingServiceNodeFlags } from './bootstrap/node-flags';
 import { ConfigError, loadConfig } from './config';
 import { JsonLogger } from './logging/json-logger';
 import { DataPlane } from './data-plane/data-plane';
@@ -28,10 +27,6 @@ async function main(): Promise<void> {
   }
   const logger = new JsonLogger(config.logLevel);
   logger.log({ msg: 'configuration loaded', file: config.file, origin: config.origin }, 'Main');
-  const missingFlags = missingServiceNodeFlags();
-  if (missingFlags.length > 0) {
-    logger.warn({ msg: 'node runs without the flags Strait expects (see README, Operations); traffic may see GC pauses', missing: missingFlags, run: 'npm start' }, 'Main');
-  }
   if (config.ignoredKeys.length > 0) {
     logger.log({ msg: 'config keys not used by Strait were ignored', keys: config.ignoredKeys }, 'Main');
   }

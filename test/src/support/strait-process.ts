@@ -6,11 +6,6 @@ import { freeTcpPort } from './ports';
 
 export const REPO_ROOT = resolve(__dirname, '../../..');
 export const SERVICE_ENTRY = join(REPO_ROOT, 'apps/api/dist/main.js');
-/** The Node flags `npm start` runs the service with, from the built service itself. */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-export const SERVICE_NODE_FLAGS: readonly string[] = require(
-  join(REPO_ROOT, 'apps/api/dist/bootstrap/node-flags.js'),
-).SERVICE_NODE_FLAGS;
 export const ADMIN_KEY = 'edd1c9f034335f136f87ad84b625c8f1';
 export const VIEWER_KEY = '4054f7cf07e344346cd3f287985e76a2';
 
@@ -33,8 +28,6 @@ export interface StraitOptions {
   waitForAdmin?: boolean;
   /** Extra environment variables for the service (e.g. NODE_EXTRA_CA_CERTS). */
   env?: Record<string, string>;
-  /** Node flags of the service process; default: the ones `npm start` passes. */
-  nodeFlags?: readonly string[];
 }
 
 /** A config file for the harness's options, with fresh admin and dashboard ports. */
@@ -91,13 +84,7 @@ export class StraitProcess {
     writeFileSync(configPath, text);
     const child = spawn(
       process.execPath,
-      [
-        '--enable-source-maps',
-        ...(options.nodeFlags ?? SERVICE_NODE_FLAGS),
-        SERVICE_ENTRY,
-        '--config',
-        configPath,
-      ],
+      ['--enable-source-maps', SERVICE_ENTRY, '--config', configPath],
       {
         cwd: REPO_ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -187,13 +174,9 @@ export async function runToExit(
   const dataDir = mkdtempSync(join(tmpdir(), 'strait-e2e-'));
   const configPath = join(dataDir, 'config.yaml');
   writeFileSync(configPath, configText);
-  const child = spawn(
-    process.execPath,
-    [...SERVICE_NODE_FLAGS, SERVICE_ENTRY, '--config', configPath],
-    {
-      cwd: REPO_ROOT,
-    },
-  );
+  const child = spawn(process.execPath, [SERVICE_ENTRY, '--config', configPath], {
+    cwd: REPO_ROOT,
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

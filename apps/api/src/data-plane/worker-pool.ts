@@ -13,7 +13,6 @@ import cluster, { type Worker } from 'node:cluster';
 import * as net from 'node:net';
 import { join } from 'node:path';
 import { getSystemErrorMap } from 'node:util';
-import { missingServiceNodeFlags } from '../bootstrap/node-flags';
 import { AdminError } from '../common/admin-error';
 import type { ListenerEntry, StraitConfig } from '../config/strait-config';
 import type { PrivateKeyFields } from '../crypto/private-key-fields';
@@ -777,20 +776,16 @@ export class WorkerPool extends DataPlane implements OnApplicationBootstrap, OnA
 /**
  * node:cluster in this process, once: SCHED_NONE (workers accept on the shared socket themselves;
  * round-robin would pass every connection through this process), the worker entry, and this
- * process's Node flags without test-runner ones, plus the service's own (bootstrap/node-flags.ts).
+ * process's Node flags without test-runner ones.
  */
 function setUpCluster(entry: string): void {
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   cluster.setupPrimary({
     exec: entry,
     args: [],
-    execArgv: [
-      ...process.execArgv.filter(
-        (flag) => !flag.startsWith('--test') && !flag.startsWith('--experimental-test'),
-      ),
-      // Workers are the data plane: they get the service flags even if this process lacks them.
-      ...missingServiceNodeFlags(),
-    ],
+    execArgv: process.execArgv.filter(
+      (flag) => !flag.startsWith('--test') && !flag.startsWith('--experimental-test'),
+    ),
     silent: false,
   });
 }
