@@ -95,7 +95,19 @@ fp_conn *fp_lookup(fp_loop *l, double id) {
   return c;
 }
 
-/* The live connection a (gen << 32 | slot) tag names, or NULL once it ended or its slot was reused. */
+/* A connection's (gen << 32 | slot) tag, for lists that outlive it (pending work, held ACKs). */
+static inline uint64_t slot_tag(const fp_conn *c) { return ((uint64_t)c->gen << 32) | c->slot; }
+
+/* Appends `tag` to a growable list of tags. */
+static void push_tag(uint64_t **tags, uint32_t *count, uint32_t *cap, uint64_t tag) {
+  if (*count == *cap) {
+    *cap = *cap ? *cap * 2 : 64;
+    *tags = xrealloc(*tags, *cap * sizeof(uint64_t));
+  }
+  (*tags)[(*count)++] = tag;
+}
+
+/* The live connection a slot_tag() names, or NULL once it ended or its slot was reused. */
 static fp_conn *conn_by_tag(fp_loop *l, uint64_t tag) {
   uint32_t slot = (uint32_t)tag;
   if (slot >= l->nslots) return NULL;
@@ -468,11 +480,7 @@ void fp_after_api(fp_loop *l) {
 
 static void add_pending(fp_loop *l, fp_conn *c) {
   if (c->in_pending) return;
-  if (l->npending == l->cap_pending) {
-    l->cap_pending = l->cap_pending ? l->cap_pending * 2 : 64;
-    l->pending = xrealloc(l->pending, l->cap_pending * sizeof(uint64_t));
-  }
-  l->pending[l->npending++] = ((uint64_t)c->gen << 32) | c->slot;
+  push_tag(&l->pending, &l->npending, &l->cap_pending, slot_tag(c));
   c->in_pending = 1;
 }
 
@@ -801,11 +809,7 @@ static void start_relay(fp_loop *l, fp_conn *c, uint32_t idle_ms) {
  * would send it with its delayed-ACK timer, up to 200 ms later (TCP_DELACK_MAX).
  */
 static void hold_ack(fp_loop *l, fp_conn *c) {
-  if (l->nheld == l->cap_held) {
-    l->cap_held = l->cap_held ? l->cap_held * 2 : 64;
-    l->held_acks = xrealloc(l->held_acks, l->cap_held * sizeof(uint64_t));
-  }
-  l->held_acks[l->nheld++] = ((uint64_t)c->gen << 32) | c->slot;
+  push_tag(&l->held_acks, &l->nheld, &l->cap_held, slot_tag(c));
 }
 
 /*

@@ -190,10 +190,11 @@ struct fp_loop {
 /*
  * The first loop of a thread is its owner: it sleeps on its own epoll set, which holds libuv's,
  * in a prepare handle (for as long as libuv would have slept), serves its sockets there while
- * libuv has nothing to do, and an idle handle keeps libuv's own poll from waiting after it. Sockets then sit in a set nobody else watches, so adding one
- * skips the kernel's nested-set checks (a global mutex and a wake-up path walk per
- * EPOLL_CTL_ADD), and an event wakes the thread through one set instead of two. Any further loop
- * of the thread (tests) has its set polled by libuv through a uv_poll_t, nested as before.
+ * libuv has nothing to do, and an idle handle keeps libuv's own poll from waiting after it.
+ * Sockets then sit in a set nobody else watches, so adding one skips the kernel's nested-set
+ * checks (a global mutex and a wake-up path walk per EPOLL_CTL_ADD), and an event wakes the thread
+ * through one set instead of two. Any further loop of the thread (tests) has its set polled by
+ * libuv through a uv_poll_t, nested as before.
  */
 int fp_loop_init(fp_loop *loop, uv_loop_t *uv, uint32_t buf_size, int copy_mode);
 /* Closes every socket, pipe and the epoll set, and closes the uv handles; `on_closed` runs once
