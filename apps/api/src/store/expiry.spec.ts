@@ -16,15 +16,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Polls until `done()` (bounded), so a loaded machine's late timers do not fail a test. */
-async function until(done: () => boolean, what: string, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms: ${what}`);
-    await sleep(5);
-  }
-}
-
 describe('ExpiryTimer', () => {
   it('fires once, at the earliest time it was given', async () => {
     const fired: number[] = [];
@@ -33,7 +24,7 @@ describe('ExpiryTimer', () => {
     timer.expireBy(started + 2000);
     timer.expireBy(started + 40); // earlier: replaces
     timer.expireBy(started + 1000); // later than the one set: ignored
-    await until(() => fired.length > 0, 'the timer fires');
+    await eventually(async () => fired.length > 0, 3000, 'the timer fires');
     assert.ok(fired[0] >= 35 && fired[0] < 1000, `fired after ${fired[0]} ms`);
     await sleep(100);
     assert.equal(fired.length, 1);
@@ -44,9 +35,9 @@ describe('ExpiryTimer', () => {
     let count = 0;
     const timer = new ExpiryTimer(() => count++);
     timer.expireBy(Date.now() - 1000);
-    await until(() => count === 1, 'the past time fires');
+    await eventually(async () => count === 1, 3000, 'the past time fires');
     timer.expireBy(Date.now() + 20);
-    await until(() => count === 2, 'the next time fires');
+    await eventually(async () => count === 2, 3000, 'the next time fires');
   });
 
   it('stop() cancels', async () => {
