@@ -48,6 +48,15 @@ function withSpread(f, key, format, scale = 1) {
   return `${main} (${format(Math.min(...f.runs) / scale)}–${format(Math.max(...f.runs) / scale)})`;
 }
 
+/**
+ * Rounds per figure class in a run's settings; results of runs older than a setting fall back to
+ * the count that applied then.
+ */
+function rounds(settings) {
+  const noisy = settings.noisyFigureRepeats ?? settings.repeats;
+  return { noisy, keptAlive: settings.keptAliveRepeats ?? noisy };
+}
+
 function table(head, rows) {
   const line = (cells) => `| ${cells.join(' | ')} |`;
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
@@ -148,7 +157,7 @@ export function renderReport(results) {
     );
   } else {
     out.push(
-      `> Full mode: ${meta.settings.seconds} s per measurement, ${meta.settings.bulkSeconds} s per iperf3 run, ${meta.settings.repeats} rounds per figure with the targets interleaved (${meta.settings.noisyFigureRepeats ?? meta.settings.repeats} for the new-connection rate, ${meta.settings.keptAliveRepeats ?? meta.settings.noisyFigureRepeats ?? meta.settings.repeats} for the kept-alive figures; each figure is the run with the median result, latency percentiles the median of their own; the tables show the spread), ${meta.settings.routeTrials} route-change trials, ${num(meta.settings.manyRoutes)} routes for the route-count test. Differences of a few percent are noise.`,
+      `> Full mode: ${meta.settings.seconds} s per measurement, ${meta.settings.bulkSeconds} s per iperf3 run, ${meta.settings.repeats} rounds per figure with the targets interleaved (${rounds(meta.settings).noisy} for the new-connection rate, ${rounds(meta.settings).keptAlive} for the kept-alive figures; each figure is the run with the median result, latency percentiles the median of their own; the tables show the spread), ${meta.settings.routeTrials} route-change trials, ${num(meta.settings.manyRoutes)} routes for the route-count test. Differences of a few percent are noise.`,
     );
   }
   out.push('');
@@ -703,7 +712,7 @@ export function renderReport(results) {
     out.push(`## Kept-alive request/response, ${conns} connection${conns > 1 ? 's' : ''}`);
     out.push('');
     out.push(
-      `\`wrk -t1 -c${conns}\` for ${meta.settings.seconds} s, HTTP keep-alive: one TCP connection per wrk connection, many small requests. Each percentile is the median over ${meta.settings.keptAliveRepeats ?? meta.settings.noisyFigureRepeats ?? meta.settings.repeats} rounds (range in brackets; a p99 moves more between runs than a rate). Added latency = the target's percentile − no proxy's percentile; "vs nginx" for added latency is Strait's (or HAProxy's) added latency over nginx's (issue 7: ≤ 1.2x at p99).`,
+      `\`wrk -t1 -c${conns}\` for ${meta.settings.seconds} s, HTTP keep-alive: one TCP connection per wrk connection, many small requests. Each percentile is the median over ${rounds(meta.settings).keptAlive} rounds (range in brackets; a p99 moves more between runs than a rate). Added latency = the target's percentile − no proxy's percentile; "vs nginx" for added latency is Strait's (or HAProxy's) added latency over nginx's (issue 7: ≤ 1.2x at p99).`,
     );
     out.push('');
     const d = fig(direct, name);
