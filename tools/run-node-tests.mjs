@@ -6,16 +6,18 @@
 //
 // `--env` sets a variable for the test processes (libs/proxy runs its socket specs a second time
 // with STRAIT_FASTPATH=off, so both TCP paths pass the same specs).
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const env = { ...process.env };
 const roots = [];
+const settings = [];
 for (const arg of process.argv.slice(2)) {
   const assignment = /^--env=([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(arg);
   if (assignment) {
     env[assignment[1]] = assignment[2];
+    settings.push(`${assignment[1]}=${assignment[2]}`);
     console.log(`# ${assignment[1]}=${assignment[2]}`);
   } else if (arg.startsWith('--')) {
     console.error(`unknown option ${arg}`);
@@ -38,9 +40,27 @@ if (files.length === 0) {
   console.error(`no spec files under ${roots.join(', ')}`);
   process.exit(1);
 }
+// Failures also go to tmp/test-failures/, where tools/test-all.mjs finds them to print last.
+const failuresDir = resolve('tmp/test-failures');
+mkdirSync(failuresDir, { recursive: true });
+const runName = [...roots, ...settings].join('+').replace(/[^A-Za-z0-9+=.-]+/g, '_');
+const failuresFile = join(failuresDir, `${runName}.log`);
+const reporters = [
+  ['tap', 'stdout'],
+  [new URL('./failure-reporter.mjs', import.meta.url).href, failuresFile],
+];
 const result = spawnSync(
   process.execPath,
-  ['--enable-source-maps', '--test', '--test-concurrency=1', ...files],
+  [
+    '--enable-source-maps',
+    '--test',
+    '--test-concurrency=1',
+    ...reporters.flatMap(([reporter, destination]) => [
+      `--test-reporter=${reporter}`,
+      `--test-reporter-destination=${destination}`,
+    ]),
+    ...files,
+  ],
   { stdio: 'inherit', env },
 );
 process.exit(result.status ?? 1);

@@ -6,6 +6,11 @@
 //   4. end-to-end specs in test/ against the built service with real clients
 //   5. docs/reliability.md rendered from what the end-to-end specs measured
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+// Where tools/run-node-tests.mjs writes each run's failing tests (tools/failure-reporter.mjs).
+const failuresDir = 'tmp/test-failures';
 
 const tiers = [
   ['build', 'npx', ['nx', 'run-many', '-t', 'build', '--output-style=stream']],
@@ -17,6 +22,21 @@ const tiers = [
   ['reliability report', 'node', ['tools/render-reliability.mjs']],
 ];
 
+/** Prints the failing tests of every run, so that they end the output CI keeps. */
+function printFailures() {
+  let files = [];
+  try {
+    files = readdirSync(failuresDir);
+  } catch {
+    return;
+  }
+  for (const file of files.sort()) {
+    const text = readFileSync(join(failuresDir, file), 'utf8').trim();
+    if (text) console.error(`\n--- failed in ${file.replace(/\.log$/, '')} ---\n${text}`);
+  }
+}
+
+rmSync(failuresDir, { recursive: true, force: true });
 const only = process.argv.slice(2);
 for (const [name, command, args] of tiers) {
   if (only.length > 0 && !only.includes(name)) continue;
@@ -25,6 +45,7 @@ for (const [name, command, args] of tiers) {
   const result = spawnSync(command, args, { stdio: 'inherit', env: { ...process.env, NX_NO_CLOUD: 'true', NX_DAEMON: 'false' } });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (result.status !== 0) {
+    printFailures();
     console.error(`=== tier ${name} failed after ${seconds}s ===`);
     process.exit(result.status ?? 1);
   }

@@ -4,6 +4,7 @@
  * specs of other packages (libs/proxy, test/) import what they share from the test-only subpath
  * `@strait/fastpath/testing` (package.json "exports"; "typesVersions" for the compiler).
  */
+import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { Worker } from 'node:worker_threads';
 import type { TestContext } from 'node:test';
@@ -371,11 +372,36 @@ export function exchange(
   return collect(socket);
 }
 
-/** A loopback port nobody listens on: connecting to it is refused at once. */
+/**
+ * A loopback port nobody listens on: connecting to it is refused at once. It is taken from below
+ * the kernel's ephemeral range, where a port released by a test could otherwise be handed out
+ * again at once: to another test's listener (then the connect succeeds), or as the source port
+ * of the very connect that should be refused (a TCP self-connect, which also succeeds).
+ */
 export async function refusedPort(host = LOOPBACK): Promise<number> {
-  const server = await startTcpServer(() => undefined, host);
-  await server.close();
-  return server.port;
+  const lowestEphemeral = ephemeralPortRange()[0];
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 10000 + Math.floor(Math.random() * (lowestEphemeral - 10000));
+    const server = await startTcpServer(() => undefined, host, port).catch(() => undefined);
+    if (!server) continue; // in use: try another
+    await server.close();
+    return port;
+  }
+  throw new Error(`no free port between 10000 and ${lowestEphemeral} on ${host}`);
+}
+
+/** The kernel's range of ports for connects and binds to port 0 (ip_local_port_range). */
+function ephemeralPortRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    if (low > 10000 && high >= low) return [low, high];
+  } catch {
+    // Not Linux, or /proc is hidden: Linux's default range.
+  }
+  return [32768, 60999];
 }
 
 /** A loopback port whose connects never complete; `close()` releases it. */
