@@ -16,7 +16,11 @@ const tiers = [
   ['build', 'npx', ['nx', 'run-many', '-t', 'build', '--output-style=stream']],
   ['lint', 'npx', ['nx', 'run-many', '-t', 'lint', '--output-style=stream']],
   ['generated artefacts', 'node', ['tools/check-generated.mjs']],
-  ['unit and integration', 'npx', ['nx', 'run-many', '-t', 'test', '--output-style=stream', '--parallel=1']],
+  [
+    'unit and integration',
+    'npx',
+    ['nx', 'run-many', '-t', 'test', '--output-style=stream', '--parallel=1'],
+  ],
   ['end-to-end', 'node', ['tools/run-node-tests.mjs', 'test/dist']],
   // docs/reliability.md from the facts the end-to-end reliability specs recorded.
   ['reliability report', 'node', ['tools/render-reliability.mjs']],
@@ -42,7 +46,10 @@ for (const [name, command, args] of tiers) {
   if (only.length > 0 && !only.includes(name)) continue;
   const started = Date.now();
   console.log(`\n=== tier: ${name} ===`);
-  const result = spawnSync(command, args, { stdio: 'inherit', env: { ...process.env, NX_NO_CLOUD: 'true', NX_DAEMON: 'false' } });
+  const result = spawnSync(command, args, {
+    stdio: 'inherit',
+    env: { ...process.env, NX_NO_CLOUD: 'true', NX_DAEMON: 'false' },
+  });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (result.status !== 0) {
     printFailures();
