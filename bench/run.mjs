@@ -23,7 +23,14 @@ import {
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ensureTools } from './lib/install.mjs';
-import { dnsperfLatency, dnsperfRate, iperf3, wrk, writeQueryFile } from './lib/load.mjs';
+import {
+  dnsperfLatency,
+  dnsperfRate,
+  iperf3,
+  negotiatedTls,
+  wrk,
+  writeQueryFile,
+} from './lib/load.mjs';
 import { gitRevision, machineInfo, toolVersions } from './lib/machine.mjs';
 import { freePorts } from './lib/ports.mjs';
 import {
@@ -962,7 +969,7 @@ async function main() {
         close: true,
         cpus: LOAD_CPUS,
       });
-      if (t.ports.tls)
+      if (t.ports.tls) {
         await wrk({
           port: t.ports.tls,
           seconds: 1,
@@ -972,6 +979,9 @@ async function main() {
           host: ctx.tlsHost,
           cpus: LOAD_CPUS,
         });
+        // Handshake rates compare only between targets that negotiate the same protocol.
+        t.record.extras.tls = await negotiatedTls({ port: t.ports.tls, host: ctx.tlsHost });
+      }
     }
     log(
       `measuring: ${SETTINGS.repeats} round(s) per figure (${SETTINGS.noisyFigureRepeats} for the new-connection rate, ${SETTINGS.keptAliveRepeats} for the kept-alive figures), targets interleaved`,

@@ -111,6 +111,23 @@ export async function wrk({
   };
 }
 
+/**
+ * What one TLS handshake with `port` negotiates (`openssl s_client -brief`, the OpenSSL wrk uses):
+ * { protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', key: 'X25519, 253 bits' } or
+ * { error }. Handshake rates are only comparable between targets that negotiate the same.
+ */
+export async function negotiatedTls({ port, host }) {
+  const res = await run(
+    'openssl',
+    ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', host, '-brief'],
+    { timeoutMs: 10_000, input: '' },
+  );
+  const field = (name) => new RegExp(`^${name}: (.+)$`, 'm').exec(res.stdout + res.stderr)?.[1];
+  const protocol = field('Protocol version');
+  if (!protocol) return { error: firstLine(res.stderr) || `openssl exited with ${res.code}` };
+  return { protocol, cipher: field('Ciphersuite'), key: field('Server Temp Key') };
+}
+
 /** A dnsperf query file (a few names dnsmasq answers from its own data). */
 export function writeQueryFile(dir) {
   const path = join(dir, 'queries.txt');

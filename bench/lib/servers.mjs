@@ -55,6 +55,14 @@ export function dnsAnswers(port, timeoutMs = 500) {
   });
 }
 
+/**
+ * nginx's TLS versions, as APISIX configures them (and as Strait and HAProxy 2.6 default to).
+ * nginx 1.22's own default stops at TLSv1.2; left at that, nginx negotiated TLS 1.2 with wrk while
+ * Strait and HAProxy negotiated 1.3, and a TLS 1.2 handshake is the cheaper one (measured: nginx
+ * terminated 6,000 TLS 1.2 handshakes/s against 3,600 TLS 1.3 handshakes/s).
+ */
+const NGINX_TLS_PROTOCOLS = 'ssl_protocols TLSv1.2 TLSv1.3;';
+
 /** A self-signed P-256 certificate for bench.test (and 127.0.0.1, localhost) for TLS termination. */
 export async function makeCertificate(dir) {
   const cert = join(dir, 'cert.pem');
@@ -140,7 +148,7 @@ export async function startHttpUpstream(dir, ports, certificate, cpus) {
     `    listen 127.0.0.1:${ports.http} backlog=4096;`,
     certificate ? `    listen 127.0.0.1:${ports.https} ssl backlog=4096;` : '',
     certificate
-      ? `    ssl_certificate ${certificate.cert}; ssl_certificate_key ${certificate.key};`
+      ? `    ssl_certificate ${certificate.cert}; ssl_certificate_key ${certificate.key}; ${NGINX_TLS_PROTOCOLS}`
       : '',
     '    location / { return 200 "ok\\n"; }',
     '  }',
@@ -283,7 +291,7 @@ export async function startNginxStream(dir, { workers, cpus, listen, upstream, c
     server(listen.hold, upstream.hold, ' backlog=4096'),
     `  server { listen 127.0.0.1:${listen.udp} udp reuseport; proxy_pass 127.0.0.1:${upstream.udp}; proxy_timeout 30s; }`,
     certificate
-      ? `  server { listen 127.0.0.1:${listen.tls} ssl reuseport backlog=4096; ssl_certificate ${certificate.cert}; ssl_certificate_key ${certificate.key}; proxy_pass 127.0.0.1:${upstream.http}; }`
+      ? `  server { listen 127.0.0.1:${listen.tls} ssl reuseport backlog=4096; ssl_certificate ${certificate.cert}; ssl_certificate_key ${certificate.key}; ${NGINX_TLS_PROTOCOLS} proxy_pass 127.0.0.1:${upstream.http}; }`
       : '',
     '}',
   ].join('\n');
