@@ -2,6 +2,11 @@
 // error. tools/run-node-tests.mjs sends it to a file beside the TAP stream, and
 // tools/test-all.mjs prints those files last when a tier fails: CI keeps only the tail of its
 // output, and a failing spec's TAP block is otherwise buried under the projects run after it.
+import { fileURLToPath } from 'node:url';
+
+/** Where each run's failures are written (one file per run), and read back by test-all.mjs. */
+export const FAILURES_DIR = fileURLToPath(new URL('../tmp/test-failures/', import.meta.url));
+
 export default async function* failureReporter(source) {
   const suitePath = []; // names of the tests enclosing the current one, by nesting level
   for await (const event of source) {

@@ -7,8 +7,9 @@
 // `--env` sets a variable for the test processes (libs/proxy runs its socket specs a second time
 // with STRAIT_FASTPATH=off, so both TCP paths pass the same specs).
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { FAILURES_DIR } from './failure-reporter.mjs';
 
 const env = { ...process.env };
 const roots = [];
@@ -40,11 +41,10 @@ if (files.length === 0) {
   console.error(`no spec files under ${roots.join(', ')}`);
   process.exit(1);
 }
-// Failures also go to tmp/test-failures/, where tools/test-all.mjs finds them to print last.
-const failuresDir = resolve('tmp/test-failures');
-mkdirSync(failuresDir, { recursive: true });
+// Failures also go to FAILURES_DIR, where tools/test-all.mjs finds them to print last.
+mkdirSync(FAILURES_DIR, { recursive: true });
 const runName = [...roots, ...settings].join('+').replace(/[^A-Za-z0-9+=.-]+/g, '_');
-const failuresFile = join(failuresDir, `${runName}.log`);
+const failuresFile = join(FAILURES_DIR, `${runName}.log`);
 const reporters = [
   ['tap', 'stdout'],
   [new URL('./failure-reporter.mjs', import.meta.url).href, failuresFile],

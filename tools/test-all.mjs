@@ -8,9 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-
-// Where tools/run-node-tests.mjs writes each run's failing tests (tools/failure-reporter.mjs).
-const failuresDir = 'tmp/test-failures';
+import { FAILURES_DIR } from './failure-reporter.mjs';
 
 const tiers = [
   ['build', 'npx', ['nx', 'run-many', '-t', 'build', '--output-style=stream']],
@@ -30,17 +28,17 @@ const tiers = [
 function printFailures() {
   let files = [];
   try {
-    files = readdirSync(failuresDir);
+    files = readdirSync(FAILURES_DIR);
   } catch {
     return;
   }
   for (const file of files.sort()) {
-    const text = readFileSync(join(failuresDir, file), 'utf8').trim();
+    const text = readFileSync(join(FAILURES_DIR, file), 'utf8').trim();
     if (text) console.error(`\n--- failed in ${file.replace(/\.log$/, '')} ---\n${text}`);
   }
 }
 
-rmSync(failuresDir, { recursive: true, force: true });
+rmSync(FAILURES_DIR, { recursive: true, force: true });
 const only = process.argv.slice(2);
 for (const [name, command, args] of tiers) {
   if (only.length > 0 && !only.includes(name)) continue;
