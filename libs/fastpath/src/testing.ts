@@ -379,7 +379,7 @@ export function exchange(
  * of the very connect that should be refused (a TCP self-connect, which also succeeds).
  */
 export async function refusedPort(host = LOOPBACK): Promise<number> {
-  const lowestEphemeral = ephemeralPortRange()[0];
+  const lowestEphemeral = lowestEphemeralPort();
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = 10000 + Math.floor(Math.random() * (lowestEphemeral - 10000));
     const server = await startTcpServer(() => undefined, host, port).catch(() => undefined);
@@ -390,18 +390,17 @@ export async function refusedPort(host = LOOPBACK): Promise<number> {
   throw new Error(`no free port between 10000 and ${lowestEphemeral} on ${host}`);
 }
 
-/** The kernel's range of ports for connects and binds to port 0 (ip_local_port_range). */
-function ephemeralPortRange(): [number, number] {
+/** The lowest port the kernel hands out for connects and binds to port 0 (ip_local_port_range). */
+function lowestEphemeralPort(): number {
   try {
-    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
-      .trim()
-      .split(/\s+/)
-      .map(Number);
-    if (low > 10000 && high >= low) return [low, high];
+    const low = Number(
+      readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0],
+    );
+    if (low > 10000) return low;
   } catch {
-    // Not Linux, or /proc is hidden: Linux's default range.
+    // Not Linux, or /proc is hidden: Linux's default range starts at 32768.
   }
-  return [32768, 60999];
+  return 32768;
 }
 
 /** A loopback port whose connects never complete; `close()` releases it. */
