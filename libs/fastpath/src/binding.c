@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "fastpath.h"
+#include "tls_binding.h"
 #include "udp_relay.h"
 
 /* Bytes in flight per relay direction (a pipe's capacity, or a buffer). */
@@ -207,7 +208,11 @@ static double ipv4_number(const struct sockaddr_in6 *addr) {
  * for an Accept of a connection that is gone (dropped, as the per-event path does).
  */
 static int batch_event(fp_loop *l, const fp_event *ev, double *out) {
-  if (ev->type == FP_EV_LISTENER_ERROR) return 0;
+  /* A listener error's code, a ClientHello's bytes and a TLS failure's text go one by one. */
+  if (ev->type == FP_EV_LISTENER_ERROR || ev->type == FP_EV_CLIENT_HELLO ||
+      ev->type == FP_EV_TLS_FAILED) {
+    return 0;
+  }
   out[0] = ev->type;
   out[1] = (double)ev->gen * (double)FP_MAX_SLOTS + ev->slot;
   if (ev->type != FP_EV_ACCEPT) {
@@ -305,6 +310,20 @@ static void flush_events(fp_loop *l) {
           napi_create_double(env, ev.a, &argv[2]);
           napi_create_double(env, ev.b, &argv[3]);
           napi_create_double(env, ev.c, &argv[4]);
+          if (ev.type == FP_EV_CLIENT_HELLO || ev.type == FP_EV_TLS_FAILED) {
+            /* The struct is readable until free_dead, which waits for an empty queue. */
+            fp_conn *c = ev.slot < l->nslots ? l->slots[ev.slot] : NULL;
+            if (c == NULL || c->gen != ev.gen || c->tls_bytes == NULL) {
+              napi_close_handle_scope(env, inner);
+              continue;
+            }
+            if (ev.type == FP_EV_CLIENT_HELLO) {
+              napi_create_double(env, c->tls_bytes_len, &argv[2]);
+              napi_create_buffer_copy(env, c->tls_bytes_len, c->tls_bytes, NULL, &argv[3]);
+            } else {
+              napi_create_string_utf8(env, (const char *)c->tls_bytes, c->tls_bytes_len, &argv[5]);
+            }
+          }
         }
       }
       call_js(env, resource, callback, 6, argv);
@@ -488,6 +507,37 @@ static napi_value m_detach(napi_env env, napi_callback_info info) {
   napi_value result;
   napi_create_int32(env, fd, &result);
   return result;
+}
+
+// terminateTls(listenerId, handshakeTimeoutMs) -> boolean: the listener's connections start with
+// a TLS handshake (ClientHello events, tlsAccept); false in splice mode or for a closed listener.
+static napi_value m_terminate_tls(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2] = {NULL, NULL};
+  binding_t *b = args(env, info, &argc, argv);
+  double id = 0, timeout = 0;
+  if (b == NULL || b->loop.shut || argc < 2 || !get_number(env, argv[0], &id) ||
+      !get_number(env, argv[1], &timeout)) {
+    return boolean(env, 0);
+  }
+  if (!(timeout >= 1)) timeout = 1;
+  if (timeout > 4294967295.0) timeout = 4294967295.0;
+  return boolean(env, fp_listener_tls(&b->loop, (uint32_t)id, (uint32_t)timeout) == 0);
+}
+
+// tlsAccept(connId, context) -> boolean: answers a ClientHello event; the handshake goes on with
+// the context from createTlsContext. False for a connection not waiting for one.
+static napi_value m_tls_accept(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2] = {NULL, NULL};
+  binding_t *b = args(env, info, &argc, argv);
+  if (b == NULL) return NULL;
+  struct ssl_ctx_st *ctx = argc > 1 ? strait_tls_context_arg(env, argv[1]) : NULL;
+  if (ctx == NULL) return throw_type(env, "tlsAccept(connId, context): not a TLS context");
+  fp_conn *c = conn_arg(env, b, argv[0]);
+  int err = c != NULL ? fp_tls_accept(&b->loop, c, ctx) : -EINVAL;
+  fp_after_api(&b->loop);
+  return boolean(env, err == 0);
 }
 
 static napi_value m_counters(napi_env env, napi_callback_info info) {
@@ -679,6 +729,7 @@ static napi_value create_loop(napi_env env, napi_callback_info info) {
       {"detach", m_detach},        {"counters", m_counters},
       {"stats", m_stats},          {"shutdown", m_shutdown},
       {"useEventBuffer", m_use_event_buffer},
+      {"terminateTls", m_terminate_tls},   {"tlsAccept", m_tls_accept},
   };
   napi_value loop;
   CHECK(napi_create_object(env, &loop));
@@ -702,8 +753,11 @@ static napi_value init(napi_env env, napi_value exports) {
   CHECK(napi_create_function(env, "openTcpListenSocket", NAPI_AUTO_LENGTH, open_tcp_listen_socket,
                              NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "openTcpListenSocket", fn));
-  /* 2: createUdpRelay; 3: openTcpListenSocket and listenTcp's `fd` */
-  CHECK(napi_create_uint32(env, 3, &version));
+  CHECK(napi_create_function(env, "createTlsContext", NAPI_AUTO_LENGTH, strait_create_tls_context,
+                             NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "createTlsContext", fn));
+  /* 2: createUdpRelay; 3: openTcpListenSocket and listenTcp's `fd`; 4: TLS listeners */
+  CHECK(napi_create_uint32(env, 4, &version));
   CHECK(napi_set_named_property(env, exports, "abiVersion", version));
   return exports;
 }

@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #endif
 #include "fastpath.h"
+#include "tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -68,6 +69,8 @@ static void on_timer(uv_timer_t *handle);
 static void on_idle(uv_idle_t *handle);
 static void finish(fp_loop *l, fp_conn *c, int how);
 static void relay_pump(fp_loop *l, fp_conn *c);
+static void tls_client_ready(fp_loop *l, fp_conn *c);
+static int watch_client(fp_loop *l, fp_conn *c, int op);
 
 static void *xrealloc(void *ptr, size_t size) {
   void *next = realloc(ptr, size);
@@ -265,6 +268,8 @@ static void free_dead(fp_loop *l) {
   while (l->dead != NULL) {
     fp_conn *c = l->dead;
     l->dead = c->next_dead;
+    free(c->tls_bytes); /* kept until now: a queued event may have carried them */
+    c->tls_bytes = NULL;
     l->slots[c->slot] = NULL;
     if (++l->gens[c->slot] >= MAX_GEN) l->gens[c->slot] = 1;
     l->free_slots[l->nfree_slots++] = c->slot;
@@ -675,6 +680,13 @@ int fp_close_listener(fp_loop *l, uint32_t id) {
   return 1;
 }
 
+int fp_listener_tls(fp_loop *l, uint32_t id, uint32_t timeout_ms) {
+  fp_listener *listener = find_listener(l, id);
+  if (listener == NULL || !l->copy_mode || timeout_ms == 0) return -EINVAL;
+  listener->tls_timeout_ms = timeout_ms;
+  return 0;
+}
+
 static void pause_listener(fp_loop *l, fp_listener *listener) {
   listener_unwatch(l, listener);
   listener->paused = 1;
@@ -713,6 +725,14 @@ static void on_listener(fp_loop *l, fp_listener *listener) {
     }
     l->accepted++;
     enqueue_conn(l, FP_EV_ACCEPT, c, listener->id, 0, 0);
+    if (listener->tls_timeout_ms > 0) {
+      /* The ClientHello is awaited here, not in JavaScript: watched (its registration reports
+       * bytes that are already there) under the handshake deadline. */
+      c->tls_stage = FP_TLS_HELLO;
+      c->c_wr = 1; /* no EPOLLOUT until a handshake write says EAGAIN */
+      heap_set(l, c, now_ms(l) + listener->tls_timeout_ms);
+      if (watch_client(l, c, EPOLL_CTL_ADD) < 0) finish(l, c, FP_CLOSE_ERROR);
+    }
   }
 }
 
@@ -796,7 +816,9 @@ static void start_relay(fp_loop *l, fp_conn *c, uint32_t idle_ms) {
    */
   relay_pump(l, c);
   if (c->state != FP_CS_RELAYING) return;
-  if (watch_client(l, c, EPOLL_CTL_ADD) < 0) finish(l, c, FP_CLOSE_ERROR);
+  if (watch_client(l, c, c->c_watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD) < 0) {
+    finish(l, c, FP_CLOSE_ERROR);
+  }
 }
 
 /*
@@ -866,6 +888,8 @@ static void finish(fp_loop *l, fp_conn *c, int how) {
   if (c->cfd >= 0) fp_sys_close(c->cfd);
   if (c->ufd >= 0) fp_sys_close(c->ufd);
   c->cfd = c->ufd = -1;
+  if (c->ssl != NULL) fp_tls_session_free(c->ssl);
+  c->ssl = NULL;
   drop_buf(l, &c->c2u);
   drop_buf(l, &c->u2c);
   enqueue_conn(l, FP_EV_CLOSED, c, (double)c->c2u.bytes, (double)c->u2c.bytes, how);
@@ -899,6 +923,8 @@ static void pass_fin(fp_loop *l, fp_conn *c, int dir) {
   fp_dir *d = dir == 0 ? &c->c2u : &c->u2c;
   fp_dir *other = dir == 0 ? &c->u2c : &c->c2u;
   d->fin_sent = 1;
+  /* The upstream ended: a TLS client learns it from close_notify, ahead of the TCP FIN. */
+  if (dir == 1 && c->ssl != NULL) fp_tls_close_notify(c->ssl);
   if (other->fin_sent) {
     finish(l, c, FP_CLOSE_NORMAL);
     return;
@@ -913,6 +939,19 @@ static void pass_fin(fp_loop *l, fp_conn *c, int dir) {
  * back-pressure reaches the sender through TCP flow control. Returns 1 when the budget ran out
  * with work possibly left.
  */
+/* move_out/move_in for the client side of a TLS connection (copy mode: memory buffers). */
+static inline ssize_t tls_move_out(fp_conn *c, fp_dir *d) {
+  fp_buf *p = d->buf;
+  ssize_t n = fp_tls_write(c->ssl, p->data + p->head, d->in_flight);
+  if (n > 0) p->head += (uint32_t)n;
+  return n;
+}
+
+static inline ssize_t tls_move_in(fp_conn *c, fp_dir *d, uint32_t room) {
+  fp_buf *p = d->buf;
+  return fp_tls_read(c->ssl, p->data + p->head + d->in_flight, room);
+}
+
 static int pump(fp_loop *l, fp_conn *c, int dir) {
   fp_dir *d = dir == 0 ? &c->c2u : &c->u2c;
   int src = dir == 0 ? c->cfd : c->ufd;
@@ -924,9 +963,11 @@ static int pump(fp_loop *l, fp_conn *c, int dir) {
   uint32_t src_side = dir == 0 ? KIND_CLIENT : KIND_UPSTREAM;
   uint32_t dst_side = dir == 0 ? KIND_UPSTREAM : KIND_CLIENT;
   uint32_t moved = 0;
+  /* The client's side of a TLS connection goes through its SSL session (decrypted bytes). */
+  int tls_side = c->ssl != NULL;
   for (;;) {
     if (d->in_flight > 0 && *dst_wr) {
-      ssize_t n = move_out(l, d, dst);
+      ssize_t n = tls_side && dir == 1 ? tls_move_out(c, d) : move_out(l, d, dst);
       if (n > 0) {
         d->in_flight -= (uint32_t)n;
         moved += (uint32_t)n;
@@ -965,12 +1006,13 @@ static int pump(fp_loop *l, fp_conn *c, int dir) {
     uint32_t room = l->buf_size - d->buf->head - d->in_flight;
     if (room == 0) return 0;
     if (moved >= PUMP_BUDGET) return 1;
-    ssize_t n = move_in(l, d, src, room);
+    ssize_t n = tls_side && dir == 0 ? tls_move_in(c, d, room) : move_in(l, d, src, room);
     if (n > 0) {
       d->in_flight += (uint32_t)n;
       d->bytes += (uint64_t)n;
       c->last_active = now_ms(l);
-      if (l->copy_mode && (uint32_t)n < room && !*src_err) {
+      /* SSL_read returns one record at a time: a short read says nothing about the socket. */
+      if (l->copy_mode && (uint32_t)n < room && !*src_err && !(tls_side && dir == 0)) {
         /*
          * recv hands over everything the socket holds up to `room`, so a short read drained it:
          * wait for the next edge (bytes arriving from now on raise one: epoll reports every
@@ -1024,14 +1066,99 @@ static void relay_pump(fp_loop *l, fp_conn *c) {
 void fp_close(fp_loop *l, fp_conn *c) { finish(l, c, FP_CLOSE_ABORTED); }
 
 int fp_detach(fp_loop *l, fp_conn *c) {
-  if (c->state == FP_CS_RELAYING || c->state == FP_CS_DEAD) return -1;
+  if (c->state == FP_CS_RELAYING || c->state == FP_CS_DEAD || c->ssl != NULL) return -1;
   heap_remove(l, c);
+  /* A TLS listener's client is watched from accept; its registration would outlive this loop's
+   * hold on the descriptor. */
+  if (c->c_watched) (void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, c->cfd, NULL);
   if (c->ufd >= 0) close(c->ufd);
   c->ufd = -1;
-  int fd = c->cfd; /* never added to the epoll set before relaying */
+  int fd = c->cfd; /* plain listeners: never added to the epoll set before relaying */
   c->cfd = -1;
   bury(l, c);
   return fd;
+}
+
+/* ------------------------------------------------------------------ TLS handshake */
+
+/* Replaces the bytes the next TLS event carries. */
+static void set_tls_bytes(fp_conn *c, const void *bytes, uint32_t len) {
+  free(c->tls_bytes);
+  c->tls_bytes = xrealloc(NULL, len > 0 ? len : 1);
+  memcpy(c->tls_bytes, bytes, len);
+  c->tls_bytes_len = len;
+}
+
+/*
+ * The ClientHello is only peeked at: JavaScript reads it (SNI) and either answers with a context
+ * (fp_tls_accept: OpenSSL then reads it from the socket) or detaches the socket with the hello
+ * still unread, for the JavaScript TLS path to handle from the start (PROXY-less refusals with
+ * an alert, routes that need JavaScript, contexts the addon cannot build).
+ */
+static void tls_peek_hello(fp_loop *l, fp_conn *c) {
+  if (l->hello_scratch == NULL) l->hello_scratch = xrealloc(NULL, FP_TLS_HELLO_MAX);
+  ssize_t n = fp_recv(c->cfd, l->hello_scratch, FP_TLS_HELLO_MAX, MSG_PEEK | MSG_DONTWAIT);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EINTR) return;
+    finish(l, c, errno == ECONNRESET ? FP_CLOSE_RESET : FP_CLOSE_ERROR);
+    return;
+  }
+  if (n == 0 || !fp_tls_hello_complete(l->hello_scratch, (uint32_t)n)) {
+    /* More will come, unless the client already ended (then nothing more will). */
+    if (n == 0 || c->c_fin) finish(l, c, FP_CLOSE_NORMAL);
+    return;
+  }
+  set_tls_bytes(c, l->hello_scratch, (uint32_t)n);
+  c->tls_stage = FP_TLS_SELECTING;
+  enqueue_conn(l, FP_EV_CLIENT_HELLO, c, 0, 0, 0);
+}
+
+static void tls_handshake_step(fp_loop *l, fp_conn *c) {
+  fp_tls_failure failure;
+  int done = fp_tls_handshake(c->ssl, &failure);
+  if (done == 0) return;
+  if (done == 2) {
+    /* The socket's send buffer is full: wait for EPOLLOUT too. */
+    if (c->c_out) return;
+    c->c_wr = 0;
+    if (watch_client(l, c, EPOLL_CTL_MOD) < 0) finish(l, c, FP_CLOSE_ERROR);
+    return;
+  }
+  if (done > 0) {
+    c->tls_stage = FP_TLS_ESTABLISHED;
+    heap_remove(l, c);
+    enqueue_conn(l, FP_EV_TLS_ESTABLISHED, c, fp_tls_version(c->ssl), fp_tls_resumed(c->ssl), 0);
+    return;
+  }
+  if (failure.reason == 0 && failure.verify_result == 0) {
+    /* The client went away mid-handshake: a close, not a TLS failure. */
+    finish(l, c, failure.sys_errno == ECONNRESET ? FP_CLOSE_RESET : FP_CLOSE_NORMAL);
+    return;
+  }
+  set_tls_bytes(c, failure.text, (uint32_t)strlen(failure.text));
+  enqueue_conn(l, FP_EV_TLS_FAILED, c, failure.reason, (double)failure.verify_result,
+               failure.sys_errno);
+  finish(l, c, FP_CLOSE_ERROR);
+}
+
+/* The client of a connection in its TLS handshake is readable or writable (see dispatch). */
+static void tls_client_ready(fp_loop *l, fp_conn *c) {
+  if (c->tls_stage == FP_TLS_HELLO) tls_peek_hello(l, c);
+  else if (c->tls_stage == FP_TLS_HANDSHAKE) tls_handshake_step(l, c);
+  /* FP_TLS_SELECTING: JavaScript answers within the event's delivery; the flags keep the rest. */
+}
+
+int fp_tls_accept(fp_loop *l, fp_conn *c, struct ssl_ctx_st *ctx) {
+  if (c->tls_stage != FP_TLS_SELECTING) return -EINVAL;
+  c->ssl = fp_tls_session_new(ctx, c->cfd);
+  if (c->ssl == NULL) return -ENOMEM;
+  /* The hello event was delivered (this is its answer): its bytes are not needed any more. */
+  free(c->tls_bytes);
+  c->tls_bytes = NULL;
+  c->tls_bytes_len = 0;
+  c->tls_stage = FP_TLS_HANDSHAKE;
+  tls_handshake_step(l, c); /* the ClientHello is already in the socket */
+  return 0;
 }
 
 /* ------------------------------------------------------------------ libuv callbacks */
@@ -1071,6 +1198,10 @@ static void dispatch(fp_loop *l, const struct epoll_event *ev) {
     if (wr) c->c_wr = 1;
     if (events & EPOLLRDHUP) c->c_fin = 1;
     if (events & EPOLLERR) c->c_err = 1;
+    if (c->tls_stage != FP_TLS_NONE && c->tls_stage != FP_TLS_ESTABLISHED) {
+      tls_client_ready(l, c);
+      return;
+    }
   }
   if (c->state != FP_CS_RELAYING) return;
   if (events & EPOLLERR) {
@@ -1171,6 +1302,8 @@ static void on_timer(uv_timer_t *handle) {
     if (c->state == FP_CS_CONNECTING) {
       if (c->connect_deadline <= now) attempt_failed(l, c, FP_FAIL_TIMEOUT, ETIMEDOUT);
       else heap_set(l, c, c->connect_deadline);
+    } else if (c->tls_stage != FP_TLS_NONE && c->tls_stage != FP_TLS_ESTABLISHED) {
+      finish(l, c, FP_CLOSE_IDLE); /* the handshake deadline passed */
     } else if (c->state == FP_CS_RELAYING && c->idle_ms > 0) {
       uint64_t due = c->last_active + c->idle_ms;
       if (due <= now) finish(l, c, FP_CLOSE_IDLE);
@@ -1263,6 +1396,7 @@ static void on_handle_closed(uv_handle_t *handle) {
   free(l->q);
   free(l->pending);
   free(l->held_acks);
+  free(l->hello_scratch);
   while (l->spare != NULL) {
     fp_conn *c = l->spare;
     l->spare = c->next_dead;
@@ -1280,6 +1414,8 @@ void fp_loop_shutdown(fp_loop *l, void (*on_closed)(fp_loop *loop)) {
     if (c->state != FP_CS_DEAD) {
       if (c->cfd >= 0) close(c->cfd);
       if (c->ufd >= 0) close(c->ufd);
+      if (c->ssl != NULL) fp_tls_session_free(c->ssl);
+      c->ssl = NULL;
       drop_buf(l, &c->c2u);
       drop_buf(l, &c->u2c);
       bury(l, c);

@@ -16,13 +16,33 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+struct ssl_st;
+struct ssl_ctx_st;
+
 /* Event types handed to JavaScript (libs/fastpath/src/index.ts mirrors them). */
 enum fp_event_type {
   FP_EV_ACCEPT = 1,         /* connId, listenerId, remoteAddr, remotePort, localAddr|undefined */
   FP_EV_CONNECTED = 2,      /* connId, connectMicros */
   FP_EV_CONNECT_FAILED = 3, /* connId, reason (fp_connect_failure), -errno */
   FP_EV_CLOSED = 4,         /* connId, bytesFromClient, bytesToClient, how (fp_close_how) */
-  FP_EV_LISTENER_ERROR = 5  /* listenerId, -errno */
+  FP_EV_LISTENER_ERROR = 5, /* listenerId, -errno */
+  /* TLS listeners (tls.c): */
+  FP_EV_CLIENT_HELLO = 6,   /* connId; the ClientHello's bytes (conn->tls_bytes), still unread */
+  FP_EV_TLS_ESTABLISHED = 7, /* connId, protocol version (0x0304...), resumed */
+  FP_EV_TLS_FAILED = 8      /* connId, OpenSSL reason, verify result, errno; text (tls_bytes) */
+};
+
+/*
+ * Where a TLS listener's connection is (FP_TLS_NONE on plain listeners). The client is in the
+ * epoll set from accept on, and one deadline (the listener's handshake timeout) runs from accept
+ * until the handshake is done.
+ */
+enum fp_tls_stage {
+  FP_TLS_NONE = 0,
+  FP_TLS_HELLO = 1,       /* waiting for the whole ClientHello (peeked, never read) */
+  FP_TLS_SELECTING = 2,   /* ClientHello delivered: JavaScript picks a context or takes the socket */
+  FP_TLS_HANDSHAKE = 3,   /* OpenSSL handshake in progress */
+  FP_TLS_ESTABLISHED = 4  /* records are relayed through SSL_read/SSL_write */
 };
 
 enum fp_connect_failure { FP_FAIL_REFUSED = 1, FP_FAIL_TIMEOUT = 2, FP_FAIL_ERROR = 3 };
@@ -79,6 +99,10 @@ typedef struct fp_conn {
   uint8_t c_watched, c_out;
   uint8_t has_local;
   uint8_t in_pending;
+  uint8_t tls_stage;        /* enum fp_tls_stage */
+  struct ssl_st *ssl;       /* the client's TLS session, from the handshake on */
+  uint8_t *tls_bytes;       /* what the next TLS event carries: the ClientHello, or a failure text */
+  uint32_t tls_bytes_len;
   int32_t auto_relay_idle; /* >= 0: start relaying with this idle timeout once connected */
   fp_dir c2u, u2c;
   uint32_t idle_ms;
@@ -115,6 +139,7 @@ typedef struct {
   uint64_t resume_at;
   uint8_t shared; /* a socket shared with other processes (adopted with `shared`) */
   fp_wake *wake;  /* a shared socket's wake-up when the loop is not the owner; else NULL */
+  uint32_t tls_timeout_ms; /* > 0: connections start with a TLS handshake within this time */
 } fp_listener;
 
 typedef struct {
@@ -176,6 +201,7 @@ struct fp_loop {
   uint32_t bufs_pooled, bufs_in_use, buf_pool_max;
   uint32_t buf_size;
   uint8_t copy_mode; /* recv/send through a buffer instead of splice through a pipe */
+  uint8_t *hello_scratch; /* FP_TLS_HELLO_MAX bytes for peeking at ClientHellos, once needed */
 
   /* statistics */
   uint64_t accepted, relayed_conns, relayed_bytes;
@@ -215,6 +241,11 @@ int fp_listen(fp_loop *loop, const struct sockaddr *addr, socklen_t len, int bac
               int reuse_port, int ipv6_only, int *port_out, char *addr_out, size_t addr_len,
               const char **syscall);
 int fp_close_listener(fp_loop *loop, uint32_t id);
+/* Connections of this listener start with a TLS handshake (ClientHello event, fp_tls_accept)
+ * that must be done within `timeout_ms`. Copy mode only: -EINVAL in splice mode. */
+int fp_listener_tls(fp_loop *loop, uint32_t id, uint32_t timeout_ms);
+/* Answers a ClientHello event: the handshake goes on with `ctx` (an SSL_CTX from tls.c). */
+int fp_tls_accept(fp_loop *loop, fp_conn *conn, struct ssl_ctx_st *ctx);
 fp_conn *fp_lookup(fp_loop *loop, double id);
 double fp_conn_id(const fp_conn *conn);
 /* 0, or -errno for an unusable address (the connect outcome itself always comes as an event). */

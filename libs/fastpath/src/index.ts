@@ -26,6 +26,19 @@ export const FastpathEvent = {
   Closed: 4,
   /** (type, listenerId, errno (negative), code) — accept failed (EMFILE...), never fatal */
   ListenerError: 5,
+  /**
+   * TLS listeners (terminateTls): (type, connId, length, hello: Buffer) — the whole ClientHello
+   * (or bytes that cannot be one), peeked and still unread. Answer with tlsAccept(), detach(), or
+   * destroy().
+   */
+  ClientHello: 6,
+  /** (type, connId, protocol version (0x0304: TLS 1.3), resumed (1 or 0)) */
+  TlsEstablished: 7,
+  /**
+   * (type, connId, OpenSSL reason code, peer verify result (0: ok), errno, reason text) — the
+   * handshake failed (the client got OpenSSL's alert); a Closed event follows.
+   */
+  TlsFailed: 8,
 } as const;
 
 export const ConnectFailure = { Refused: 1, Timeout: 2, Error: 3 } as const;
@@ -52,7 +65,7 @@ export type FastpathEventHandler = (
   type: number,
   id: number,
   a: number,
-  b: number | string | undefined,
+  b: number | string | Buffer | undefined,
   c: number | undefined,
   d: string | undefined,
 ) => void;
@@ -139,6 +152,15 @@ export interface FastpathLoop {
    * and no further event names the connection. An upstream being connected is closed.
    */
   detach(connId: number): number;
+  /**
+   * Connections this listener accepts from now on start with a TLS handshake that must be done
+   * within `handshakeTimeoutMs` (else they close with CloseHow.IdleTimeout): ClientHello, then
+   * TlsEstablished or TlsFailed, then connect/relay as usual with the client's records decrypted
+   * and encrypted in C. Copy mode only: false in splice mode.
+   */
+  terminateTls(listenerId: number, handshakeTimeoutMs: number): boolean;
+  /** Answers a ClientHello: the handshake goes on with `context` (createTlsContext). */
+  tlsAccept(connId: number, context: TlsContext): boolean;
   /** [bytesFromClient, bytesToClient, bufferedToUpstream, bufferedToClient] */
   counters(connId: number, out: Float64Array): boolean;
   counters(connId: number): [number, number, number, number] | undefined;
@@ -225,6 +247,29 @@ export interface UdpRelay {
   shutdown(): void;
 }
 
+/** An OpenSSL server context made by createTlsContext (opaque). */
+export type TlsContext = object & { readonly __tlsContext: unique symbol };
+
+export interface TlsContextOptions {
+  /** One PEM chain (leaf first) per key type, and the matching PEM keys. */
+  certs: readonly string[];
+  keys: readonly string[];
+  /** mTLS: the PEM bundle a client certificate must chain to (one is then required). */
+  clientCa?: string;
+  /** OpenSSL verify depth for client certificates (1 by default). */
+  verifyDepth?: number;
+  /** Protocol bounds as wire versions (0x0303 TLS 1.2, 0x0304 TLS 1.3). */
+  minVersion?: number;
+  maxVersion?: number;
+  /** SSL_OP_* flags (crypto.constants), e.g. SSL_OP_NO_TLSv1_2 for a gap in the list. */
+  options?: number;
+  /** OpenSSL cipher list (TLS 1.2 and below) and TLS 1.3 suites. */
+  cipherList?: string;
+  cipherSuites?: string;
+  /** Sessions resume only into a context with the same id context (at most 32 bytes). */
+  sessionIdContext?: string;
+}
+
 export interface FastpathBinding {
   createLoop(onEvent: FastpathEventHandler, options?: CreateLoopOptions): FastpathLoop;
   createUdpRelay(onEvent: UdpRelayEventHandler): UdpRelay;
@@ -233,6 +278,8 @@ export interface FastpathBinding {
    * that share one listener (each adopts it with listenTcp's `fd`). Errors as listenTcp's.
    */
   openTcpListenSocket(host: string, port: number, options?: ListenTcpOptions): number;
+  /** Builds an OpenSSL server context from PEM; throws with OpenSSL's reason. */
+  createTlsContext(options: TlsContextOptions): TlsContext;
   readonly abiVersion: number;
 }
 
@@ -279,7 +326,7 @@ function tryLoad(): { binding: FastpathBinding | undefined; reason?: string } {
     const module = { exports: {} as Partial<FastpathBinding> };
     process.dlopen(module, ADDON_PATH);
     const binding = module.exports;
-    if (typeof binding.createLoop !== 'function' || binding.abiVersion !== 3) {
+    if (typeof binding.createLoop !== 'function' || binding.abiVersion !== 4) {
       return { binding: undefined, reason: 'the addon does not match this loader (rebuild it)' };
     }
     return { binding: binding as FastpathBinding };

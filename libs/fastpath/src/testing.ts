@@ -171,7 +171,7 @@ export class TestLoop {
     type: number,
     id: number,
     a: number,
-    b: number | string | undefined,
+    b: number | string | Buffer | undefined,
     c: number | undefined,
     d: string | undefined,
   ): void {

@@ -76,7 +76,7 @@ export class HandshakeFront {
   termination: TlsTermination = TlsTermination.empty;
   readonly stats: Omit<HandshakeStats, 'pending'> = { completed: 0, resumed: 0, failed: {} };
   /** Handshakes in flight, so close({ force }) can cut them too (a SlotSet: no Set churn). */
-  readonly pending = new SlotSet<PendingHandshake>();
+  readonly pending = new SlotSet<PendingHandshakeEntry>();
 
   constructor(
     readonly runtime: EngineRuntime,
@@ -95,6 +95,98 @@ export class HandshakeFront {
       handshake.fail('ERR_HANDSHAKE_ABORTED', 'closed by the engine');
     }
   }
+
+  /**
+   * spec 3.3 step 1: the client's SNI (normalised) or else fallback_sni, then the certificate
+   * object (spec 3.5) and its context; or why the handshake must be refused, with the alert.
+   */
+  selectCertificate(serverName: string | undefined): CertificateChoice {
+    const sni = serverName ?? this.runtime.state.fallbackSni;
+    const termination = this.termination;
+    const selection: CertificateSelection = termination.select(sni);
+    if (!selection.ok) {
+      if (selection.reason === 'no_sni') {
+        return refusal(
+          sni,
+          undefined,
+          'ERR_TLS_NO_SNI',
+          'failed to find SNI',
+          HANDSHAKE_FAILURE_ALERT,
+        );
+      }
+      const detail =
+        selection.reason === 'wildcard_too_deep'
+          ? ` (${selection.matchedName} covers one label only)`
+          : '';
+      return refusal(
+        sni,
+        undefined,
+        'ERR_TLS_NO_CERTIFICATE',
+        `failed to match any SSL certificate by SNI: ${sni}${detail}`,
+        UNRECOGNIZED_NAME_ALERT,
+      );
+    }
+    const certificateId = selection.certificate.id;
+    const context = termination.contextFor(selection.certificate);
+    if (!context || context.error) {
+      return refusal(
+        sni,
+        certificateId,
+        'ERR_TLS_CERTIFICATE_INVALID',
+        context?.error?.message ?? 'no context for the selected certificate',
+        INTERNAL_ERROR_ALERT,
+        context?.error,
+      );
+    }
+    return { ok: true, sni, certificateId, context };
+  }
+
+  /** A failure of any tls/proxyProtocol handshake, counted by code. */
+  countFailure(code: ProxyErrorCode): void {
+    this.stats.failed[code] = (this.stats.failed[code] ?? 0) + 1;
+  }
+
+  /** A handshake that reached routing. */
+  countCompleted(resumed: boolean): void {
+    this.stats.completed++;
+    if (resumed) this.stats.resumed++;
+  }
+}
+
+/** What a ClientHello selects (HandshakeFront.selectCertificate). */
+export type CertificateChoice =
+  | {
+      readonly ok: true;
+      /** What the certificate was selected by: the client's SNI, else fallback_sni. */
+      readonly sni: string | undefined;
+      readonly certificateId: string;
+      readonly context: CertificateContext;
+    }
+  | {
+      readonly ok: false;
+      readonly sni: string | undefined;
+      readonly certificateId: string | undefined;
+      readonly code: ProxyErrorCode;
+      readonly message: string;
+      readonly cause?: unknown;
+      /** The fatal alert record the client gets before the close. */
+      readonly alert: Buffer;
+    };
+
+function refusal(
+  sni: string | undefined,
+  certificateId: string | undefined,
+  code: ProxyErrorCode,
+  message: string,
+  alert: Buffer,
+  cause?: unknown,
+): CertificateChoice {
+  return { ok: false, sni, certificateId, code, message, alert, cause };
+}
+
+/** What HandshakeFront.pending holds: handshakes of the JavaScript path and of the fast path. */
+export interface PendingHandshakeEntry extends Slotted {
+  fail(code: ProxyErrorCode, message: string): void;
 }
 
 /** Fields are public because the module-level socket handlers below use them. */
@@ -169,41 +261,12 @@ class PendingHandshake implements Slotted {
 
   /** spec 3.3 step 1: SNI or fallback_sni, then the certificate object (spec 3.5). */
   private startTls(hello: Buffer, serverName: string | undefined): void {
-    const sni = serverName ?? this.front.runtime.state.fallbackSni;
     this.clientServerName = serverName;
-    this.sni = sni;
-    const termination = this.front.termination;
-    const selection: CertificateSelection = termination.select(sni);
-    if (!selection.ok) {
-      if (selection.reason === 'no_sni') {
-        return this.fail(
-          'ERR_TLS_NO_SNI',
-          'failed to find SNI',
-          undefined,
-          HANDSHAKE_FAILURE_ALERT,
-        );
-      }
-      const detail =
-        selection.reason === 'wildcard_too_deep'
-          ? ` (${selection.matchedName} covers one label only)`
-          : '';
-      return this.fail(
-        'ERR_TLS_NO_CERTIFICATE',
-        `failed to match any SSL certificate by SNI: ${sni}${detail}`,
-        undefined,
-        UNRECOGNIZED_NAME_ALERT,
-      );
-    }
-    this.certificateId = selection.certificate.id;
-    const context = termination.contextFor(selection.certificate);
-    if (!context || context.error) {
-      return this.fail(
-        'ERR_TLS_CERTIFICATE_INVALID',
-        context?.error?.message ?? 'no context for the selected certificate',
-        context?.error,
-        INTERNAL_ERROR_ALERT,
-      );
-    }
+    const choice = this.front.selectCertificate(serverName);
+    this.sni = choice.sni;
+    this.certificateId = choice.certificateId;
+    if (!choice.ok) return this.fail(choice.code, choice.message, choice.cause, choice.alert);
+    const context = choice.context;
     this.context = context;
     const raw = this.raw;
     raw.off('data', onRawData);
@@ -264,8 +327,7 @@ class PendingHandshake implements Slotted {
     secure.off('close', onSecureClose);
     releaseTlsControl(secure);
     const resumed = secure.isSessionReused();
-    if (resumed) this.front.stats.resumed++;
-    this.handOff(secure, undefined, {
+    this.handOff(secure, undefined, resumed, {
       certificateId: this.certificateId!,
       protocol: secure.getProtocol(),
       resumed,
@@ -276,6 +338,7 @@ class PendingHandshake implements Slotted {
   private handOff(
     socket: FrontSocket,
     unread: Buffer | undefined,
+    resumed = false,
     tlsInfo?: InboundDetails['tls'],
   ): void {
     this.finish();
@@ -287,7 +350,7 @@ class PendingHandshake implements Slotted {
     raw.pause();
     if (unread && unread.length > 0) raw.unshift(unread);
     socket.pause();
-    this.front.stats.completed++;
+    this.front.countCompleted(resumed);
     // The session routes on `sni ?? fallback_sni` and sends the client's own SNI upstream
     // (spec 3.7: `apisix_backend` when it sent none), so only the client's name is passed.
     handleTcpConnection(
@@ -336,8 +399,7 @@ class PendingHandshake implements Slotted {
     if (this.stage === 'done') return;
     const stage = this.stage;
     this.finish();
-    const stats = this.front.stats;
-    stats.failed[code] = (stats.failed[code] ?? 0) + 1;
+    this.front.countFailure(code);
     const raw = this.raw;
     raw.off('data', onRawData);
     // getpeername fails once the socket is destroyed, so the address is read first (and only

@@ -1,3 +1,4 @@
+import { loopOptionsFromEnv } from '@strait/fastpath';
 import * as dgram from 'node:dgram';
 import * as dns from 'node:dns';
 import * as net from 'node:net';
@@ -13,11 +14,11 @@ export interface ListenerHooks {
   adoptUdp(listener: BoundListener, socket: dgram.Socket): { close(): Promise<void> };
   listenerError(listener: BoundListener, error: Error): void;
   /**
-   * Binds a plain TCP listener (no tls, no proxyProtocol) on the native fast path
-   * (native-tcp-front.ts), synchronously; undefined when that path is off. Throws the bind error,
+   * Binds a TCP listener without proxyProtocol on the native fast path (native-tcp-front.ts),
+   * synchronously; undefined when that path is off or declines the spec. Throws the bind error,
    * which is reported as ERR_BIND like any other.
    */
-  openNativeTcp?(spec: ListenerSpec): OpenListener;
+  openNativeTcp?(spec: ListenerSpec): OpenListener | undefined;
   /**
    * Binds a UDP listener on the native relay (native-udp-front.ts), synchronously; undefined when
    * that path is off or cannot take this spec (a host name). Throws the bind error.
@@ -56,11 +57,14 @@ export async function openListeners(
 }
 
 /**
- * Whether `spec` is served by the native fast path when the addon is on: plain TCP (no tls, no
- * proxyProtocol), the listeners native-tcp-front.ts takes.
+ * Whether `spec` is served by the native fast path when the addon is on: TCP without
+ * proxyProtocol, plain or tls (native-tcp-front.ts). The addon terminates TLS in copy relay mode
+ * only (its records are encrypted in user space), so with STRAIT_FASTPATH=splice tls listeners
+ * stay on the JavaScript path.
  */
 export function isNativeTcpSpec(spec: ListenerSpec): boolean {
-  return spec.protocol === 'tcp' && !spec.tls && !spec.proxyProtocol;
+  if (spec.protocol !== 'tcp' || spec.proxyProtocol) return false;
+  return !spec.tls || loopOptionsFromEnv().relay !== 'splice';
 }
 
 export function openListener(spec: ListenerSpec, hooks: ListenerHooks): Promise<OpenListener> {

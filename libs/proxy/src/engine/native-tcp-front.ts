@@ -5,12 +5,17 @@ import {
   type FastpathBinding,
   type FastpathEventHandler,
   type FastpathLoop,
+  type TlsContext,
 } from '@strait/fastpath';
 import type { BoundListener, ListenerSpec } from '../config';
 import type { ConnectionContext } from '../routing/types';
+import type { CertificateContext } from '../tls/certificate-contexts';
+import type { TlsConnectionInfo } from './connection-events';
 import type { EngineRuntime } from './engine-runtime';
+import type { HandshakeFront } from './handshake-front';
 import { boundListener, type OpenListener } from './listeners';
 import { NativeTcpSession } from './native-tcp-session';
+import { NativeTlsHandshake } from './native-tls-handshake';
 import type { RoutePlan, UpstreamPlan } from './route-plans';
 import { continueTcpSession, handleTcpConnection } from './tcp-session';
 
@@ -51,6 +56,12 @@ function ipv4Text(address: number): string {
   return text;
 }
 
+/** Puts `member` at `slot`, growing the array with holes as needed. */
+function placeAt<T>(array: (T | undefined)[], slot: number, member: T): void {
+  while (array.length < slot) array.push(undefined);
+  array[slot] = member;
+}
+
 /** A native listener and how many connections it accepted are still open, on either path. */
 export interface NativeListenerRecord {
   readonly bound: BoundListener;
@@ -68,6 +79,8 @@ export interface NativeTcpFrontOptions {
   /** Bind with SO_REUSEPORT when there is no shared socket (see CreateProxyEngineOptions). */
   reusePort: boolean;
   listenerError(listener: BoundListener, error: Error): void;
+  /** The engine's TLS front: certificate selection, counters, events, the JavaScript path. */
+  handshakes: HandshakeFront;
 }
 
 /**
@@ -85,6 +98,10 @@ export class NativeTcpFront {
    * connection-registry.ts), which made scavenges ten times dearer under a connection storm.
    */
   private readonly sessions: (NativeTcpSession | undefined)[] = [];
+  /** Connections of tls listeners before routing, by slot as `sessions`. */
+  private readonly tlsHandshakes: (NativeTlsHandshake | undefined)[] = [];
+  /** The addon's OpenSSL context per certificate context; null: it could not build one. */
+  private readonly tlsContexts = new WeakMap<CertificateContext, TlsContext | null>();
   private readonly records = new Map<number, NativeListenerRecord>();
   /** Per route plan: whether its connections must take the JavaScript path (see needsJavaScript). */
   private readonly javaScriptPlans = new WeakMap<RoutePlan, boolean>();
@@ -96,6 +113,10 @@ export class NativeTcpFront {
     readonly runtime: EngineRuntime,
     private readonly options: NativeTcpFrontOptions,
   ) {}
+
+  get handshakes(): HandshakeFront {
+    return this.options.handshakes;
+  }
 
   /** Where the addon writes batched events (see EVENT_BATCH). */
   private readonly events = new Float64Array(BATCH_FIELDS * BATCH_EVENTS);
@@ -112,8 +133,12 @@ export class NativeTcpFront {
     return loop;
   }
 
-  /** Binds synchronously; throws the system error (EADDRINUSE...) for listeners.ts to report. */
-  open(spec: ListenerSpec): OpenListener {
+  /**
+   * Binds synchronously; throws the system error (EADDRINUSE...) for listeners.ts to report.
+   * Undefined for a tls listener the addon cannot terminate (isNativeTcpSpec rules out splice
+   * relay mode; this is the addon's own word on it): the JavaScript path then binds it.
+   */
+  open(spec: ListenerSpec): OpenListener | undefined {
     const fd = this.options.sharedListenSocket?.(spec);
     const { listenerId, port, address } = this.loop.listenTcp(
       spec.host,
@@ -123,6 +148,13 @@ export class NativeTcpFront {
         ? { ipv6Only: net.isIPv6(spec.host), reusePort: this.options.reusePort }
         : { fd },
     );
+    if (
+      spec.tls &&
+      !this.loop.terminateTls(listenerId, this.handshakes.options.handshakeTimeoutMs)
+    ) {
+      this.loop.closeListener(listenerId);
+      return undefined;
+    }
     const record: NativeListenerRecord = {
       bound: boundListener(spec, { address, port }),
       listenerId,
@@ -188,7 +220,14 @@ export class NativeTcpFront {
     if (fd < 0) return false;
     this.forget(session.connId);
     session.finished = true;
-    const record = session.record;
+    const socket = this.adoptDetached(fd, session.record);
+    if (upstream === undefined) handleTcpConnection(this.runtime, session.record.bound, socket);
+    else continueTcpSession(session, socket, upstream);
+    return true;
+  }
+
+  /** A detached client as a paused net.Socket, counted against its listener until it closes. */
+  private adoptDetached(fd: number, record: NativeListenerRecord): net.Socket {
     // pauseOnCreate, as net.Server's pauseOnConnect: nothing is read before the upstream is up.
     const socket = new net.Socket({
       fd,
@@ -198,9 +237,7 @@ export class NativeTcpFront {
       pauseOnCreate: true,
     } as net.SocketConstructorOpts);
     socket.once('close', () => this.release(record));
-    if (upstream === undefined) handleTcpConnection(this.runtime, record.bound, socket);
-    else continueTcpSession(session, socket, upstream);
-    return true;
+    return socket;
   }
 
   /** After the engine closed and every connection ended: releases the loop and its descriptors. */
@@ -208,6 +245,7 @@ export class NativeTcpFront {
     this.loopInstance?.shutdown();
     this.loopInstance = undefined;
     this.sessions.length = 0;
+    this.tlsHandshakes.length = 0;
     this.records.clear();
   }
 
@@ -235,16 +273,91 @@ export class NativeTcpFront {
       serverPort: listener.port,
       sni: this.runtime.state.fallbackSni,
     };
+    if (listener.tls) {
+      const handshake = new NativeTlsHandshake(this, record, connId, context);
+      placeAt(this.tlsHandshakes, slotOf(connId), handshake);
+      this.handshakes.pending.add(handshake);
+      return;
+    }
     const session = new NativeTcpSession(this, record, connId, context);
-    const slot = slotOf(connId);
-    while (this.sessions.length < slot) this.sessions.push(undefined);
+    placeAt(this.sessions, slotOf(connId), session);
+    session.start();
+  }
+
+  /** The addon's OpenSSL context for `context`, built on first use; undefined if it cannot be. */
+  nativeTlsContext(context: CertificateContext): TlsContext | undefined {
+    let native = this.tlsContexts.get(context);
+    if (native === undefined) {
+      try {
+        native = context.native ? this.binding.createTlsContext(context.native) : null;
+      } catch {
+        // Node's OpenSSL built the same object (the JavaScript path serves it); nothing to report.
+        native = null;
+      }
+      this.tlsContexts.set(context, native);
+    }
+    return native ?? undefined;
+  }
+
+  /**
+   * needsJavaScript for a route behind a TLS session in the addon, decided at the ClientHello:
+   * also a preread step that may switch to a TLS upstream, since the session cannot move later.
+   */
+  needsJavaScriptBehindTls(plan: RoutePlan): boolean {
+    return (
+      this.needsJavaScript(plan) ||
+      plan.preread.some((step) => step.upstreams?.some((upstream) => upstream.scheme === 'tls'))
+    );
+  }
+
+  /** The handshake is done in the addon: the connection is routed as a NativeTcpSession. */
+  startTlsSession(handshake: NativeTlsHandshake, tls: TlsConnectionInfo): void {
+    const context: ConnectionContext = {
+      ...handshake.context,
+      sni: handshake.clientServerName ?? this.runtime.state.fallbackSni,
+    };
+    const session = new NativeTcpSession(this, handshake.record, handshake.connId, context, {
+      tls,
+    });
+    const slot = slotOf(handshake.connId);
+    this.tlsHandshakes[slot] = undefined;
     this.sessions[slot] = session;
     session.start();
+  }
+
+  /**
+   * Detaches a client whose ClientHello the addon peeked at (still unread) and hands it to the
+   * JavaScript TLS path, which starts over: hello, certificate, handshake, its own deadline.
+   */
+  handHandshakeOver(handshake: NativeTlsHandshake): void {
+    handshake.leave();
+    this.tlsHandshakes[slotOf(handshake.connId)] = undefined;
+    const fd = this.loop.detach(handshake.connId);
+    if (fd < 0) {
+      // Closed meanwhile: its Closed event finds no handshake, so the record is released here.
+      this.release(handshake.record);
+      return;
+    }
+    const socket = this.adoptDetached(fd, handshake.record);
+    this.handshakes.accept(handshake.record.bound, socket);
+  }
+
+  /** A failed handshake leaves the table; its Closed event is not awaited. */
+  forgetHandshake(handshake: NativeTlsHandshake): void {
+    const slot = slotOf(handshake.connId);
+    if (this.tlsHandshakes[slot] !== handshake) return;
+    this.tlsHandshakes[slot] = undefined;
+    this.release(handshake.record);
   }
 
   private session(connId: number): NativeTcpSession | undefined {
     const session = this.sessions[slotOf(connId)];
     return session !== undefined && session.connId === connId ? session : undefined;
+  }
+
+  private tlsHandshake(connId: number): NativeTlsHandshake | undefined {
+    const handshake = this.tlsHandshakes[slotOf(connId)];
+    return handshake !== undefined && handshake.connId === connId ? handshake : undefined;
   }
 
   private forget(connId: number): void {
@@ -296,7 +409,7 @@ export class NativeTcpFront {
     type: number,
     id: number,
     a: number,
-    b: number | string | undefined,
+    b: number | string | Buffer | undefined,
     c: number | undefined,
     d: string | undefined,
   ): void {
@@ -310,9 +423,21 @@ export class NativeTcpFront {
       case FastpathEvent.ConnectFailed:
         this.session(id)?.attemptFailed(a);
         return;
+      case FastpathEvent.ClientHello:
+        this.tlsHandshake(id)?.hello(b as Buffer);
+        return;
+      case FastpathEvent.TlsEstablished:
+        this.tlsHandshake(id)?.established(a, b === 1);
+        return;
+      case FastpathEvent.TlsFailed:
+        this.tlsHandshake(id)?.failed(a, b as number, d ?? '');
+        return;
       case FastpathEvent.Closed: {
         const session = this.session(id);
-        if (session === undefined) return;
+        if (session === undefined) {
+          this.tlsHandshake(id)?.closed(c as number);
+          return;
+        }
         this.sessions[slotOf(id)] = undefined;
         this.release(session.record);
         session.closed(a, b as number);

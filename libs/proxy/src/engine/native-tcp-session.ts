@@ -6,7 +6,7 @@ import type { LiveConnection } from './connection-events';
 import type { NativeListenerRecord, NativeTcpFront } from './native-tcp-front';
 import type { ProxyErrorCode } from './errors';
 import type { RoutePlan, UpstreamPlan } from './route-plans';
-import { TcpSessionCore, type ConnectFailureReason } from './tcp-session-core';
+import { TcpSessionCore, type ConnectFailureReason, type InboundDetails } from './tcp-session-core';
 
 /** ConnectFailure codes of the addon (1 refused, 2 timeout, 3 error) in the balancer's words. */
 const FAILURE_REASONS: readonly ConnectFailureReason[] = ['error', 'refused', 'timeout', 'error'];
@@ -29,24 +29,31 @@ export class NativeTcpSession extends TcpSessionCore {
     /** The addon's handle for this connection (not the engine's id). */
     readonly connId: number,
     context: ConnectionContext,
+    /** Set on a tls listener: the addon terminated TLS (native-tls-handshake.ts). */
+    inbound?: InboundDetails,
   ) {
-    super(front.runtime, record.bound, context, undefined);
+    super(front.runtime, record.bound, context, inbound);
+  }
+
+  /**
+   * The TLS session of a tls listener's connection lives in the addon and cannot move to
+   * JavaScript. Routes that need JavaScript were sent there at the ClientHello; only a config
+   * change between hello and routing gets such a route here, and it is refused (balance()).
+   */
+  private get terminatedInAddon(): boolean {
+    return this.inbound?.tls !== undefined;
   }
 
   protected override handOver(plan: RoutePlan): boolean {
-    if (!this.front.needsJavaScript(plan)) return false;
+    if (this.terminatedInAddon || !this.front.needsJavaScript(plan)) return false;
     return this.front.handOver(this, undefined);
   }
 
   override balance(plan: UpstreamPlan | undefined, problem: ProxyErrorCode | undefined): void {
     // A preread step chose an upstream only the JavaScript connector reaches (scheme tls).
-    if (
-      plan !== undefined &&
-      problem === undefined &&
-      this.front.upstreamNeedsJavaScript(plan) &&
-      this.front.handOver(this, plan)
-    ) {
-      return;
+    if (plan !== undefined && problem === undefined && this.front.upstreamNeedsJavaScript(plan)) {
+      if (this.terminatedInAddon) return this.refuse(500, 'ERR_INTERNAL');
+      if (this.front.handOver(this, plan)) return;
     }
     super.balance(plan, problem);
   }

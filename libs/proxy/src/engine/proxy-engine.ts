@@ -248,6 +248,7 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
       reusePort: options.reusePort === true,
       listenerError: (listener, error) =>
         this.emit('listener:error', { listenerId: listener.id, error }),
+      handshakes: this.front,
     });
   }
 

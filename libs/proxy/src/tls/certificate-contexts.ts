@@ -1,8 +1,10 @@
+import type { TlsContextOptions } from '@strait/fastpath';
 import { createHash, randomBytes, type X509Certificate } from 'node:crypto';
 import * as tls from 'node:tls';
 import type { CertificateSpec } from '../config';
 import { ProxyError } from '../engine/errors';
 import { parseCertificateBundle } from './client-certificate-chain';
+import { nativeContextOptions } from './native-context-options';
 import { protocolVersionOptions } from './protocol-versions';
 
 /** APISIX `client.depth` default (spec 2.4). */
@@ -22,6 +24,11 @@ export interface CertificateContext {
     readonly trusted: readonly X509Certificate[];
     readonly depth: number;
   };
+  /**
+   * The same context for the fast path's OpenSSL (TLS listeners on the native loop), built by
+   * the loop when a handshake first selects this object.
+   */
+  readonly native?: TlsContextOptions;
 }
 
 export interface CertificateContextOptions {
@@ -91,6 +98,8 @@ export class CertificateContexts {
       if (certificate.pairs.length === 0) throw new Error('no certificate/key pair');
       const versions = protocolVersionOptions(certificate.protocols);
       const mutual = certificate.clientCa !== undefined && certificate.clientCa.length > 0;
+      const sessionIdContext = contentKey.slice(0, 32);
+      const clientDepth = certificate.clientDepth ?? DEFAULT_CLIENT_DEPTH;
       const secureContext = tls.createSecureContext({
         // Arrays: one SecureContext holds every pair, one per key type, and OpenSSL picks the
         // one the client's signature algorithms allow (RSA and ECDSA for the same names).
@@ -108,12 +117,12 @@ export class CertificateContexts {
         // one object (say without mTLS) cannot skip the client-certificate check of another.
         // It is also required: with SSL_VERIFY_PEER and no id context, resumption attempts fail
         // the handshake ("session id context uninitialized").
-        sessionIdContext: contentKey.slice(0, 32),
+        sessionIdContext,
       });
       const clientAuthority = mutual
         ? {
             trusted: parseCertificateBundle(certificate.clientCa!),
-            depth: certificate.clientDepth ?? DEFAULT_CLIENT_DEPTH,
+            depth: clientDepth,
           }
         : undefined;
       return {
@@ -128,6 +137,13 @@ export class CertificateContexts {
           rejectUnauthorized: mutual,
         },
         clientAuthority,
+        native: nativeContextOptions(
+          certificate,
+          versions,
+          this.options.ciphers,
+          sessionIdContext,
+          clientDepth,
+        ),
       };
     } catch (cause) {
       const reason = cause instanceof Error ? cause.message : String(cause);

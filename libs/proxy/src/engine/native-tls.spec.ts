@@ -1,0 +1,182 @@
+import { describe, it, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import * as tls from 'node:tls';
+import { loadFastpath } from '@strait/fastpath';
+import type { CreateProxyEngineOptions } from './proxy-engine';
+import { certificateSpec, opensslAvailable, testPki } from '../tls/testing/test-pki';
+import { openTlsClient } from '../tls/testing/tls-clients';
+import {
+  LOOPBACK,
+  node,
+  serve,
+  startEngine,
+  startTaggedEchoServer,
+  startTcpServer,
+  upstream,
+  waitFor,
+  withDeadline,
+  type TestServer,
+} from './testing/loopback';
+
+/**
+ * TLS listeners whose handshakes and records the addon handles (native-tls-handshake.ts). The
+ * behaviour both paths share is specified in tls-listener.spec.ts, which runs on both; these are
+ * the fast path's own concerns: no Node socket per connection, and bytes moved through SSL_read and
+ * SSL_write with back-pressure and half-closes intact.
+ */
+const skip = !opensslAvailable()
+  ? 'the openssl CLI is not installed'
+  : loadFastpath() === undefined &&
+    'the native fast path is not available (or STRAIT_FASTPATH=off)';
+
+async function tlsEngine(
+  t: TestContext,
+  backend: TestServer,
+  options: CreateProxyEngineOptions = {},
+) {
+  const pki = testPki();
+  const { engine, bound, closed } = await startEngine(
+    t,
+    [{ protocol: 'tcp', host: LOOPBACK, port: 0, tls: true }],
+    options,
+  );
+  engine.apply({
+    routes: [{ id: '1', upstream: upstream('u1', [node(backend.port)]) }],
+    certificates: [certificateSpec('c', ['localhost'], [pki.localhost])],
+  });
+  return { engine, port: bound[0].port, closed };
+}
+
+/** Node's socket handles of this process, TCP and TLS. */
+function socketHandles(): number {
+  return process
+    .getActiveResourcesInfo()
+    .filter((name) => name === 'TCPSocketWrap' || name === 'TLSWrap').length;
+}
+
+function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Reads a TLS client until it closes, everything as one buffer. */
+function readAll(socket: tls.TLSSocket): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  return new Promise((resolve, reject) => {
+    socket.on('error', reject);
+    socket.on('close', () => resolve(Buffer.concat(chunks)));
+  });
+}
+
+describe('TLS listeners on the native fast path', { skip }, () => {
+  it('terminates TLS in the addon: the proxy holds no Node socket for the connection', async (t) => {
+    const backend = await serve(t, startTaggedEchoServer('B1'));
+    const handles = async (fastpath: boolean): Promise<number> => {
+      const { port } = await tlsEngine(t, backend, { fastpath });
+      const before = socketHandles();
+      const client = await openTlsClient(port, { servername: 'localhost' });
+      await waitFor(() => client.received() === 'B1\n', 2000, 'greeting');
+      const during = socketHandles() - before;
+      client.socket.end();
+      await withDeadline(client.closed, 2000, 'closed');
+      return during;
+    };
+    // The client and the backend's socket, plus the raw and upstream sockets on the JS path.
+    assert.equal(await handles(true), 2);
+    assert.equal(await handles(false), 4);
+  });
+
+  it('relays megabytes both ways through SSL_read and SSL_write, in order and complete', async (t) => {
+    const echo = await serve(
+      t,
+      startTcpServer((socket) => socket.pipe(socket)),
+    );
+    const { port, closed } = await tlsEngine(t, echo);
+    const payload = randomBytes(6 * 1024 * 1024);
+    const socket = tls.connect({
+      host: LOOPBACK,
+      port,
+      servername: 'localhost',
+      rejectUnauthorized: false,
+    });
+    const received = readAll(socket);
+    socket.once('secureConnect', () => {
+      // In slices, so records and socket writes interleave with the echo coming back.
+      for (let at = 0; at < payload.length; at += 100_000)
+        socket.write(payload.subarray(at, at + 100_000));
+      socket.end();
+    });
+    const echoed = await withDeadline(received, 15_000, 'echo of 6 MiB');
+    assert.equal(echoed.length, payload.length);
+    assert.equal(sha256(echoed), sha256(payload));
+    await waitFor(() => closed.events.length === 1, 2000, 'closed event');
+    assert.equal(closed.events[0].bytesFromClient, payload.length);
+    assert.equal(closed.events[0].bytesToClient, payload.length);
+    assert.equal(closed.events[0].tls?.protocol, 'TLSv1.3');
+  });
+
+  it('holds a slow reader to what it takes (no loss, no unbounded buffering)', async (t) => {
+    const size = 16 * 1024 * 1024;
+    const source = randomBytes(size);
+    const producer = await serve(
+      t,
+      startTcpServer((socket) => socket.end(source)),
+    );
+    const { port } = await tlsEngine(t, producer);
+    const socket = tls.connect({
+      host: LOOPBACK,
+      port,
+      servername: 'localhost',
+      rejectUnauthorized: false,
+    });
+    const received = readAll(socket);
+    // Not reading for a while: the proxy must stop reading the upstream, not buffer 16 MiB.
+    socket.pause();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const stalled = producer.accepted[0];
+    assert.ok(stalled, 'the upstream was connected');
+    assert.ok(stalled.writableLength > 0, 'the upstream is held back by the stalled client');
+    socket.resume();
+    const all = await withDeadline(received, 15_000, 'slow read of 16 MiB');
+    assert.equal(all.length, size);
+    assert.equal(sha256(all), sha256(source));
+  });
+
+  it('passes an upstream half-close to the client as close_notify while the client may still send', async (t) => {
+    let heard = '';
+    let upstreamEnded!: () => void;
+    const upstreamDone = new Promise<void>((resolve) => (upstreamEnded = resolve));
+    const server = await serve(
+      t,
+      startTcpServer((socket) => {
+        socket.end('bye\n');
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => (heard += chunk));
+        socket.on('end', () => upstreamEnded());
+      }),
+    );
+    const { port } = await tlsEngine(t, server);
+    const socket = tls.connect({
+      host: LOOPBACK,
+      port,
+      servername: 'localhost',
+      rejectUnauthorized: false,
+      // Passed on to the underlying net.Socket (not in tls.ConnectionOptions' type).
+      allowHalfOpen: true,
+    } as tls.ConnectionOptions);
+    socket.setEncoding('utf8');
+    let got = '';
+    socket.on('data', (chunk: string) => (got += chunk));
+    await withDeadline(
+      new Promise<void>((resolve) => socket.on('end', () => resolve())),
+      3000,
+      'end from the upstream',
+    );
+    assert.equal(got, 'bye\n');
+    socket.end('late\n');
+    await withDeadline(upstreamDone, 3000, 'the late bytes and the client end upstream');
+    assert.equal(heard, 'late\n');
+    socket.destroy();
+  });
+});
