@@ -351,6 +351,19 @@ static inline ssize_t move_in(fp_loop *l, fp_dir *d, int src, uint32_t room) {
   return splice(src, NULL, p->wfd, NULL, room, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 }
 
+/* move_out/move_in for the client side of a TLS connection (copy mode: memory buffers). */
+static inline ssize_t tls_move_out(fp_conn *c, fp_dir *d) {
+  fp_buf *p = d->buf;
+  ssize_t n = fp_tls_write(c->ssl, p->data + p->head, d->in_flight);
+  if (n > 0) p->head += (uint32_t)n;
+  return n;
+}
+
+static inline ssize_t tls_move_in(fp_conn *c, fp_dir *d, uint32_t room) {
+  fp_buf *p = d->buf;
+  return fp_tls_read(c->ssl, p->data + p->head + d->in_flight, room);
+}
+
 /* Only an empty buffer goes back to the pool. */
 static void buf_release(fp_loop *l, fp_buf *p) {
   l->bufs_in_use--;
@@ -923,7 +936,9 @@ static void pass_fin(fp_loop *l, fp_conn *c, int dir) {
   fp_dir *d = dir == 0 ? &c->c2u : &c->u2c;
   fp_dir *other = dir == 0 ? &c->u2c : &c->c2u;
   d->fin_sent = 1;
-  /* The upstream ended: a TLS client learns it from close_notify, ahead of the TCP FIN. */
+  /* The upstream ended: a TLS client learns it from close_notify, ahead of the TCP FIN. Best
+   * effort: should the client's send buffer be full right after the last record, the alert is
+   * not retried and the client sees the FIN alone. */
   if (dir == 1 && c->ssl != NULL) fp_tls_close_notify(c->ssl);
   if (other->fin_sent) {
     finish(l, c, FP_CLOSE_NORMAL);
@@ -939,19 +954,6 @@ static void pass_fin(fp_loop *l, fp_conn *c, int dir) {
  * back-pressure reaches the sender through TCP flow control. Returns 1 when the budget ran out
  * with work possibly left.
  */
-/* move_out/move_in for the client side of a TLS connection (copy mode: memory buffers). */
-static inline ssize_t tls_move_out(fp_conn *c, fp_dir *d) {
-  fp_buf *p = d->buf;
-  ssize_t n = fp_tls_write(c->ssl, p->data + p->head, d->in_flight);
-  if (n > 0) p->head += (uint32_t)n;
-  return n;
-}
-
-static inline ssize_t tls_move_in(fp_conn *c, fp_dir *d, uint32_t room) {
-  fp_buf *p = d->buf;
-  return fp_tls_read(c->ssl, p->data + p->head + d->in_flight, room);
-}
-
 static int pump(fp_loop *l, fp_conn *c, int dir) {
   fp_dir *d = dir == 0 ? &c->c2u : &c->u2c;
   int src = dir == 0 ? c->cfd : c->ufd;
@@ -964,10 +966,10 @@ static int pump(fp_loop *l, fp_conn *c, int dir) {
   uint32_t dst_side = dir == 0 ? KIND_UPSTREAM : KIND_CLIENT;
   uint32_t moved = 0;
   /* The client's side of a TLS connection goes through its SSL session (decrypted bytes). */
-  int tls_side = c->ssl != NULL;
+  int tls_in = c->ssl != NULL && dir == 0, tls_out = c->ssl != NULL && dir == 1;
   for (;;) {
     if (d->in_flight > 0 && *dst_wr) {
-      ssize_t n = tls_side && dir == 1 ? tls_move_out(c, d) : move_out(l, d, dst);
+      ssize_t n = tls_out ? tls_move_out(c, d) : move_out(l, d, dst);
       if (n > 0) {
         d->in_flight -= (uint32_t)n;
         moved += (uint32_t)n;
@@ -1006,13 +1008,13 @@ static int pump(fp_loop *l, fp_conn *c, int dir) {
     uint32_t room = l->buf_size - d->buf->head - d->in_flight;
     if (room == 0) return 0;
     if (moved >= PUMP_BUDGET) return 1;
-    ssize_t n = tls_side && dir == 0 ? tls_move_in(c, d, room) : move_in(l, d, src, room);
+    ssize_t n = tls_in ? tls_move_in(c, d, room) : move_in(l, d, src, room);
     if (n > 0) {
       d->in_flight += (uint32_t)n;
       d->bytes += (uint64_t)n;
       c->last_active = now_ms(l);
       /* SSL_read returns one record at a time: a short read says nothing about the socket. */
-      if (l->copy_mode && (uint32_t)n < room && !*src_err && !(tls_side && dir == 0)) {
+      if (l->copy_mode && (uint32_t)n < room && !*src_err && !tls_in) {
         /*
          * recv hands over everything the socket holds up to `room`, so a short read drained it:
          * wait for the next edge (bytes arriving from now on raise one: epoll reports every

@@ -59,6 +59,17 @@ function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+/** A TLS client of the listener's `localhost` certificate (not verified: the specs test bytes). */
+function connectTls(port: number, extra: tls.ConnectionOptions = {}): tls.TLSSocket {
+  return tls.connect({
+    host: LOOPBACK,
+    port,
+    servername: 'localhost',
+    rejectUnauthorized: false,
+    ...extra,
+  });
+}
+
 /** Reads a TLS client until it closes, everything as one buffer. */
 function readAll(socket: tls.TLSSocket): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -94,12 +105,7 @@ describe('TLS listeners on the native fast path', { skip }, () => {
     );
     const { port, closed } = await tlsEngine(t, echo);
     const payload = randomBytes(6 * 1024 * 1024);
-    const socket = tls.connect({
-      host: LOOPBACK,
-      port,
-      servername: 'localhost',
-      rejectUnauthorized: false,
-    });
+    const socket = connectTls(port);
     const received = readAll(socket);
     socket.once('secureConnect', () => {
       // In slices, so records and socket writes interleave with the echo coming back.
@@ -124,12 +130,7 @@ describe('TLS listeners on the native fast path', { skip }, () => {
       startTcpServer((socket) => socket.end(source)),
     );
     const { port } = await tlsEngine(t, producer);
-    const socket = tls.connect({
-      host: LOOPBACK,
-      port,
-      servername: 'localhost',
-      rejectUnauthorized: false,
-    });
+    const socket = connectTls(port);
     const received = readAll(socket);
     // Not reading for a while: the proxy must stop reading the upstream, not buffer 16 MiB.
     socket.pause();
@@ -157,11 +158,7 @@ describe('TLS listeners on the native fast path', { skip }, () => {
       }),
     );
     const { port } = await tlsEngine(t, server);
-    const socket = tls.connect({
-      host: LOOPBACK,
-      port,
-      servername: 'localhost',
-      rejectUnauthorized: false,
+    const socket = connectTls(port, {
       // Passed on to the underlying net.Socket (not in tls.ConnectionOptions' type).
       allowHalfOpen: true,
     } as tls.ConnectionOptions);
