@@ -829,9 +829,9 @@ static void start_relay(fp_loop *l, fp_conn *c, uint32_t idle_ms) {
    */
   relay_pump(l, c);
   if (c->state != FP_CS_RELAYING) return;
-  if (watch_client(l, c, c->c_watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD) < 0) {
-    finish(l, c, FP_CLOSE_ERROR);
-  }
+  /* A TLS client is watched since accept already (EPOLLOUT too, if a handshake write waited:
+   * one spare wake-up at most, cheaper than a call to drop it). */
+  if (!c->c_watched && watch_client(l, c, EPOLL_CTL_ADD) < 0) finish(l, c, FP_CLOSE_ERROR);
 }
 
 /*
