@@ -1,11 +1,13 @@
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import * as net from 'node:net';
+import { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { loadFastpath } from '@strait/fastpath';
 import type { CreateProxyEngineOptions } from './proxy-engine';
 import { certificateSpec, opensslAvailable, testPki } from '../tls/testing/test-pki';
-import { openTlsClient } from '../tls/testing/tls-clients';
+import { openTlsClient, tlsExchange } from '../tls/testing/tls-clients';
 import {
   LOOPBACK,
   node,
@@ -21,14 +23,14 @@ import {
 
 /**
  * TLS listeners whose handshakes and records the addon handles (native-tls-handshake.ts). The
- * behaviour both paths share is specified in tls-listener.spec.ts, which runs on both; these are
- * the fast path's own concerns: no Node socket per connection, and bytes moved through SSL_read and
- * SSL_write with back-pressure and half-closes intact.
+ * behaviour both paths share is specified in tls-listener.spec.ts; these are the fast path's own
+ * concerns (no Node socket per connection; bytes through SSL_read and SSL_write with
+ * back-pressure and half-closes intact; a ClientHello peeked at until whole), and they run on
+ * both paths (libs/proxy's test target runs them again with STRAIT_FASTPATH=off).
  */
-const skip = !opensslAvailable()
-  ? 'the openssl CLI is not installed'
-  : loadFastpath() === undefined &&
-    'the native fast path is not available (or STRAIT_FASTPATH=off)';
+const skip = !opensslAvailable() && 'the openssl CLI is not installed';
+const needsAddon =
+  loadFastpath() === undefined && 'the native fast path is not available (or STRAIT_FASTPATH=off)';
 
 async function tlsEngine(
   t: TestContext,
@@ -80,23 +82,62 @@ function readAll(socket: tls.TLSSocket): Promise<Buffer> {
   });
 }
 
-describe('TLS listeners on the native fast path', { skip }, () => {
-  it('terminates TLS in the addon: the proxy holds no Node socket for the connection', async (t) => {
-    const backend = await serve(t, startTaggedEchoServer('B1'));
-    const handles = async (fastpath: boolean): Promise<number> => {
-      const { port } = await tlsEngine(t, backend, { fastpath });
-      const before = socketHandles();
-      const client = await openTlsClient(port, { servername: 'localhost' });
-      await waitFor(() => client.received() === 'B1\n', 2000, 'greeting');
-      const during = socketHandles() - before;
-      client.socket.end();
-      await withDeadline(client.closed, 2000, 'closed');
-      return during;
-    };
-    // The client and the backend's socket, plus the raw and upstream sockets on the JS path.
-    assert.equal(await handles(true), 2);
-    assert.equal(await handles(false), 4);
+/**
+ * A TLS client whose bytes reach the proxy one at a time (a socket underneath that writes each
+ * byte on its own turn): the ClientHello arrives in dozens of segments.
+ */
+function tricklingTlsClient(port: number): tls.TLSSocket {
+  const raw = net.connect({ host: LOOPBACK, port });
+  raw.setNoDelay(true);
+  const trickle = new Duplex({
+    read() {
+      raw.resume();
+    },
+    write(chunk: Buffer, _encoding, done) {
+      let at = 0;
+      const next = (): void => {
+        if (at >= chunk.length) return done();
+        raw.write(chunk.subarray(at, at + 1));
+        at++;
+        setTimeout(next, 1);
+      };
+      next();
+    },
+    final(done) {
+      raw.end();
+      done();
+    },
   });
+  raw.on('data', (data: Buffer) => {
+    if (!trickle.push(data)) raw.pause();
+  });
+  raw.on('end', () => trickle.push(null));
+  raw.on('error', (error) => trickle.destroy(error));
+  trickle.on('close', () => raw.destroy());
+  return tls.connect({ socket: trickle, servername: 'localhost', rejectUnauthorized: false });
+}
+
+describe('TLS listeners: the relay and the ClientHello wait', { skip }, () => {
+  it(
+    'terminates TLS in the addon: the proxy holds no Node socket for the connection',
+    { skip: needsAddon },
+    async (t) => {
+      const backend = await serve(t, startTaggedEchoServer('B1'));
+      const handles = async (fastpath: boolean): Promise<number> => {
+        const { port } = await tlsEngine(t, backend, { fastpath });
+        const before = socketHandles();
+        const client = await openTlsClient(port, { servername: 'localhost' });
+        await waitFor(() => client.received() === 'B1\n', 2000, 'greeting');
+        const during = socketHandles() - before;
+        client.socket.end();
+        await withDeadline(client.closed, 2000, 'closed');
+        return during;
+      };
+      // The client and the backend's socket, plus the raw and upstream sockets on the JS path.
+      assert.equal(await handles(true), 2);
+      assert.equal(await handles(false), 4);
+    },
+  );
 
   it('relays megabytes both ways through SSL_read and SSL_write, in order and complete', async (t) => {
     const echo = await serve(
@@ -175,5 +216,43 @@ describe('TLS listeners on the native fast path', { skip }, () => {
     await withDeadline(upstreamDone, 3000, 'the late bytes and the client end upstream');
     assert.equal(heard, 'late\n');
     socket.destroy();
+  });
+  it('waits for a ClientHello that trickles in byte by byte, then completes the handshake', async (t) => {
+    const backend = await serve(t, startTaggedEchoServer('B1'));
+    const { port, engine } = await tlsEngine(t, backend);
+    const socket = tricklingTlsClient(port);
+    socket.setEncoding('utf8');
+    let got = '';
+    socket.on('data', (chunk: string) => (got += chunk));
+    await withDeadline(
+      new Promise<void>((resolve, reject) => {
+        socket.once('secureConnect', resolve);
+        socket.once('error', reject);
+      }),
+      8000,
+      'handshake over a trickle',
+    );
+    await waitFor(() => got === 'B1\n', 3000, 'greeting');
+    socket.destroy();
+    assert.equal(engine.handshakeStats().completed, 1);
+  });
+
+  it('serves hundreds of concurrent handshakes, each relayed and closed once', async (t) => {
+    const backend = await serve(t, startTaggedEchoServer('B1'));
+    const { port, closed, engine } = await tlsEngine(t, backend);
+    const count = 300;
+    const results = await withDeadline(
+      Promise.all(
+        Array.from({ length: count }, (_, index) =>
+          tlsExchange(port, { servername: 'localhost', payload: `m${index}` }, 15_000),
+        ),
+      ),
+      20_000,
+      `${count} TLS exchanges`,
+    );
+    results.forEach((result, index) => assert.equal(result.data, `B1\nm${index}`));
+    await waitFor(() => closed.events.length === count, 5000, 'closed events');
+    assert.equal(engine.handshakeStats().completed, count);
+    assert.equal(engine.handshakeStats().pending, 0);
   });
 });
