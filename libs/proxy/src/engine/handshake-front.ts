@@ -190,7 +190,7 @@ export interface PendingHandshakeEntry extends Slotted {
 }
 
 /** Fields are public because the module-level socket handlers below use them. */
-class PendingHandshake implements Slotted {
+class PendingHandshake implements PendingHandshakeEntry {
   /** Place in HandshakeFront.pending. */
   slot = -1;
   stage: Stage;

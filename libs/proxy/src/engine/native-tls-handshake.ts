@@ -68,8 +68,9 @@ export class NativeTlsHandshake implements PendingHandshakeEntry {
     this.certificateId = choice.certificateId;
     this.clientDepth = choice.context.clientAuthority?.depth;
     this.stage = 'tls';
-    // False only when the connection is gone already: its Closed event reports it.
-    this.front.loop.tlsAccept(this.connId, native);
+    // False when the connection is gone already (handHandshakeOver then only releases it) or
+    // OpenSSL could not make a session for it (the JavaScript path then tries).
+    if (!this.front.loop.tlsAccept(this.connId, native)) this.front.handHandshakeOver(this);
   }
 
   /**
