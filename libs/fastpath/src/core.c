@@ -1098,6 +1098,13 @@ static void set_tls_bytes(fp_conn *c, const void *bytes, uint32_t len) {
  * an alert, routes that need JavaScript, contexts the addon cannot build).
  */
 static void tls_peek_hello(fp_loop *l, fp_conn *c) {
+  /* A hello arriving in small pieces is copied again only once enough is there to finish it (or
+   * its next record): counting what the socket holds copies nothing. */
+  int held = 0;
+  if (c->hello_needed > 0 && !c->c_fin && !c->c_err && ioctl(c->cfd, FIONREAD, &held) == 0 &&
+      (uint32_t)held < c->hello_needed) {
+    return;
+  }
   if (l->hello_scratch == NULL) l->hello_scratch = xrealloc(NULL, FP_TLS_HELLO_MAX);
   ssize_t n = fp_recv(c->cfd, l->hello_scratch, FP_TLS_HELLO_MAX, MSG_PEEK | MSG_DONTWAIT);
   if (n < 0) {
@@ -1105,7 +1112,8 @@ static void tls_peek_hello(fp_loop *l, fp_conn *c) {
     finish(l, c, errno == ECONNRESET ? FP_CLOSE_RESET : FP_CLOSE_ERROR);
     return;
   }
-  if (n == 0 || !fp_tls_hello_complete(l->hello_scratch, (uint32_t)n)) {
+  c->hello_needed = n > 0 ? fp_tls_hello_needed(l->hello_scratch, (uint32_t)n) : 0;
+  if (n == 0 || c->hello_needed > 0) {
     /* More will come, unless the client already ended (then nothing more will). */
     if (n == 0 || c->c_fin) finish(l, c, FP_CLOSE_NORMAL);
     return;

@@ -103,6 +103,7 @@ typedef struct fp_conn {
   struct ssl_st *ssl;       /* the client's TLS session, from the handshake on */
   uint8_t *tls_bytes;       /* what the next TLS event carries: the ClientHello, or a failure text */
   uint32_t tls_bytes_len;
+  uint32_t hello_needed;    /* FP_TLS_HELLO: bytes the socket must hold before the next peek */
   int32_t auto_relay_idle; /* >= 0: start relaying with this idle timeout once connected */
   fp_dir c2u, u2c;
   uint32_t idle_ms;

@@ -144,13 +144,18 @@ fail:
 
 void fp_tls_ctx_free(SSL_CTX *ctx) { SSL_CTX_free(ctx); }
 
-int fp_tls_hello_complete(const uint8_t *b, uint32_t n) {
-  if (n >= FP_TLS_HELLO_MAX) return 1;
-  if (n >= 1 && b[0] != 22) return 1; /* not a handshake record */
+/* Beyond FP_TLS_HELLO_MAX the bytes are delivered anyway (and refused). */
+static uint32_t at_most_hello_max(uint32_t bytes) {
+  return bytes < FP_TLS_HELLO_MAX ? bytes : FP_TLS_HELLO_MAX;
+}
+
+uint32_t fp_tls_hello_needed(const uint8_t *b, uint32_t n) {
+  if (n >= FP_TLS_HELLO_MAX) return 0;
+  if (n >= 1 && b[0] != 22) return 0; /* not a handshake record */
   uint32_t off = 0, seen = 0, need = UINT32_MAX;
   uint8_t header[4];
   while (off + 5 <= n) {
-    if (b[off] != 22) return 1; /* another record type before the hello ended */
+    if (b[off] != 22) return 0; /* another record type before the hello ended */
     uint32_t length = ((uint32_t)b[off + 3] << 8) | b[off + 4];
     uint32_t available = n - off - 5 < length ? n - off - 5 : length;
     for (uint32_t i = 0; i < available && seen + i < 4; i++) header[seen + i] = b[off + 5 + i];
@@ -158,11 +163,11 @@ int fp_tls_hello_complete(const uint8_t *b, uint32_t n) {
     if (seen >= 4 && need == UINT32_MAX) {
       need = 4 + (((uint32_t)header[1] << 16) | ((uint32_t)header[2] << 8) | header[3]);
     }
-    if (seen >= need) return 1;
-    if (available < length) return 0;
+    if (seen >= need) return 0;
+    if (available < length) return at_most_hello_max(off + 5 + length); /* this record's end */
     off += 5 + length;
   }
-  return 0;
+  return at_most_hello_max(off + 5); /* the next record's header, at least */
 }
 
 SSL *fp_tls_session_new(SSL_CTX *ctx, int fd) {

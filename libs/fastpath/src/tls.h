@@ -37,10 +37,12 @@ void fp_tls_ctx_free(struct ssl_ctx_st *ctx);
 /* Bytes a pending ClientHello may take before JavaScript is asked anyway (and refuses it). */
 #define FP_TLS_HELLO_MAX (64u * 1024u)
 /*
- * 1 when `bytes` hold the whole first handshake message (or cannot be a TLS handshake at all, or
- * reached FP_TLS_HELLO_MAX: JavaScript then says why it refuses); 0 while more is needed.
+ * 0 when `bytes` hold the whole first handshake message (or cannot be a TLS handshake at all, or
+ * reached FP_TLS_HELLO_MAX: JavaScript then says why it refuses); else how many bytes there
+ * must be at least before it can be whole (more than `n`), so a hello arriving in small pieces
+ * is not copied again for every piece.
  */
-int fp_tls_hello_complete(const uint8_t *bytes, uint32_t n);
+uint32_t fp_tls_hello_needed(const uint8_t *bytes, uint32_t n);
 
 /* A server session on the socket `fd`, or NULL. */
 struct ssl_st *fp_tls_session_new(struct ssl_ctx_st *ctx, int fd);
