@@ -83,22 +83,26 @@ function readAll(socket: tls.TLSSocket): Promise<Buffer> {
 }
 
 /**
- * A TLS client whose bytes reach the proxy one at a time (a socket underneath that writes each
- * byte on its own turn): the ClientHello arrives in dozens of segments.
+ * A TLS client whose writes reach the proxy cut into `pieces(chunk, index)`, each sent on its own
+ * turn a millisecond apart (so they arrive as separate segments).
  */
-function tricklingTlsClient(port: number): tls.TLSSocket {
+function tlsClientInPieces(
+  port: number,
+  pieces: (chunk: Buffer, index: number) => Buffer[],
+): tls.TLSSocket {
   const raw = net.connect({ host: LOOPBACK, port });
   raw.setNoDelay(true);
-  const trickle = new Duplex({
+  let writes = 0;
+  const piecewise = new Duplex({
     read() {
       raw.resume();
     },
     write(chunk: Buffer, _encoding, done) {
-      let at = 0;
+      const queue = pieces(chunk, writes++);
       const next = (): void => {
-        if (at >= chunk.length) return done();
-        raw.write(chunk.subarray(at, at + 1));
-        at++;
+        const piece = queue.shift();
+        if (piece === undefined) return done();
+        raw.write(piece);
         setTimeout(next, 1);
       };
       next();
@@ -109,12 +113,63 @@ function tricklingTlsClient(port: number): tls.TLSSocket {
     },
   });
   raw.on('data', (data: Buffer) => {
-    if (!trickle.push(data)) raw.pause();
+    if (!piecewise.push(data)) raw.pause();
   });
-  raw.on('end', () => trickle.push(null));
-  raw.on('error', (error) => trickle.destroy(error));
-  trickle.on('close', () => raw.destroy());
-  return tls.connect({ socket: trickle, servername: 'localhost', rejectUnauthorized: false });
+  raw.on('end', () => piecewise.push(null));
+  raw.on('error', (error) => piecewise.destroy(error));
+  piecewise.on('close', () => raw.destroy());
+  return tls.connect({ socket: piecewise, servername: 'localhost', rejectUnauthorized: false });
+}
+
+/** One byte per segment. */
+function bytewise(chunk: Buffer): Buffer[] {
+  return Array.from({ length: chunk.length }, (_, at) => chunk.subarray(at, at + 1));
+}
+
+/**
+ * The ClientHello (the client's first write, one handshake record) re-framed as three records of
+ * a third of the message each, as a client may send it: the hello is whole only with the third.
+ */
+function helloInThreeRecords(chunk: Buffer, index: number): Buffer[] {
+  if (index > 0 || chunk[0] !== 22) return [chunk];
+  const body = chunk.subarray(5, 5 + chunk.readUInt16BE(3));
+  const third = Math.ceil(body.length / 3);
+  const records = [0, 1, 2].map((part) => {
+    const fragment = body.subarray(part * third, (part + 1) * third);
+    const header = Buffer.from([
+      22,
+      chunk[1],
+      chunk[2],
+      fragment.length >> 8,
+      fragment.length & 255,
+    ]);
+    return Buffer.concat([header, fragment]);
+  });
+  return [...records, chunk.subarray(5 + body.length)].filter((piece) => piece.length > 0);
+}
+
+/** Handshake, then the backend's greeting, through a client cut into pieces. */
+async function greetedInPieces(
+  port: number,
+  pieces: (chunk: Buffer, index: number) => Buffer[],
+): Promise<void> {
+  const socket = tlsClientInPieces(port, pieces);
+  socket.setEncoding('utf8');
+  let got = '';
+  socket.on('data', (chunk: string) => (got += chunk));
+  try {
+    await withDeadline(
+      new Promise<void>((resolve, reject) => {
+        socket.once('secureConnect', resolve);
+        socket.once('error', reject);
+      }),
+      8000,
+      'handshake in pieces',
+    );
+    await waitFor(() => got === 'B1\n', 3000, 'greeting');
+  } finally {
+    socket.destroy();
+  }
 }
 
 describe('TLS listeners: the relay and the ClientHello wait', { skip }, () => {
@@ -220,20 +275,14 @@ describe('TLS listeners: the relay and the ClientHello wait', { skip }, () => {
   it('waits for a ClientHello that trickles in byte by byte, then completes the handshake', async (t) => {
     const backend = await serve(t, startTaggedEchoServer('B1'));
     const { port, engine } = await tlsEngine(t, backend);
-    const socket = tricklingTlsClient(port);
-    socket.setEncoding('utf8');
-    let got = '';
-    socket.on('data', (chunk: string) => (got += chunk));
-    await withDeadline(
-      new Promise<void>((resolve, reject) => {
-        socket.once('secureConnect', resolve);
-        socket.once('error', reject);
-      }),
-      8000,
-      'handshake over a trickle',
-    );
-    await waitFor(() => got === 'B1\n', 3000, 'greeting');
-    socket.destroy();
+    await greetedInPieces(port, bytewise);
+    assert.equal(engine.handshakeStats().completed, 1);
+  });
+
+  it('reads a ClientHello split over several TLS records', async (t) => {
+    const backend = await serve(t, startTaggedEchoServer('B1'));
+    const { port, engine } = await tlsEngine(t, backend);
+    await greetedInPieces(port, helloInThreeRecords);
     assert.equal(engine.handshakeStats().completed, 1);
   });
 
