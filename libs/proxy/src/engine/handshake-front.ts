@@ -196,7 +196,10 @@ class PendingHandshake implements PendingHandshakeEntry {
   stage: Stage;
   timer: NodeJS.Timeout | undefined;
   /** Bytes read but not yet consumed by the current stage (only when a stage needs more). */
-  buffered: Buffer | undefined;
+  buffered: Buffer[] | undefined;
+  bufferedLength = 0;
+  /** The ClientHello scan cannot end before this many bytes are buffered. */
+  needed = 0;
   proxied: ProxiedAddresses | undefined;
   /** What the ClientHello said (normalised); fallback_sni is not in here. */
   clientServerName: string | undefined;
@@ -229,12 +232,20 @@ class PendingHandshake implements PendingHandshakeEntry {
   }
 
   receive(chunk: Buffer): void {
-    let data = this.buffered ? Buffer.concat([this.buffered, chunk]) : chunk;
-    this.buffered = undefined;
+    let data = chunk;
+    if (this.buffered) {
+      this.buffered.push(chunk);
+      this.bufferedLength += chunk.length;
+      // A hello arriving in small pieces is joined and scanned again only once it can be whole
+      // (or its next record can): not once per piece, which would copy it over and over.
+      if (this.bufferedLength < this.needed && this.bufferedLength <= MAX_HELLO_BUFFER) return;
+      data = Buffer.concat(this.buffered, this.bufferedLength);
+      this.buffered = undefined;
+    }
     if (this.stage === 'proxy_protocol') {
       const scan = scanProxyHeader(data);
       if (scan.kind === 'incomplete') {
-        this.buffered = data; // scanProxyHeader bounds this (107 bytes v1, 4 KiB v2)
+        this.keep(data); // scanProxyHeader bounds this (107 bytes v1, 4 KiB v2)
         return;
       }
       if (scan.kind === 'invalid') return this.fail('ERR_PROXY_PROTOCOL', scan.reason);
@@ -250,13 +261,20 @@ class PendingHandshake implements PendingHandshakeEntry {
       if (data.length > MAX_HELLO_BUFFER) {
         return this.fail('ERR_TLS_NOT_CLIENT_HELLO', 'ClientHello fragmented beyond bounds');
       }
-      this.buffered = data;
+      this.keep(data, scan.needed);
       return;
     }
     if (scan.kind === 'invalid') return this.fail('ERR_TLS_NOT_CLIENT_HELLO', scan.reason);
     const serverName =
       scan.serverName === undefined ? undefined : normaliseServerName(scan.serverName);
     this.startTls(data, serverName);
+  }
+
+  /** Buffers what a stage could not use yet; the next scan waits for `needed` bytes. */
+  private keep(data: Buffer, needed = 0): void {
+    this.buffered = [data];
+    this.bufferedLength = data.length;
+    this.needed = needed;
   }
 
   /** spec 3.3 step 1: SNI or fallback_sni, then the certificate object (spec 3.5). */

@@ -58,12 +58,19 @@ describe('scanClientHello', () => {
 
   it('asks for more until the hello is complete, also across records', async () => {
     const hello = await captureClientHello({ servername: 'a.test.com' });
-    for (const cut of [1, 3, 5, 9, hello.length - 1]) {
-      assert.equal(scanClientHello(hello.subarray(0, cut)).kind, 'incomplete', `cut ${cut}`);
-    }
+    // `needed`: more than was given, never more than the whole hello (a caller waits for it).
+    const assertIncomplete = (bytes: Buffer, cut: number, whole: number): void => {
+      const scan = scanClientHello(bytes.subarray(0, cut));
+      assert.equal(scan.kind, 'incomplete', `cut ${cut}`);
+      const needed = (scan as { needed: number }).needed;
+      assert.ok(needed > cut && needed <= whole, `cut ${cut}: needed ${needed} of ${whole}`);
+    };
+    for (const cut of [1, 3, 5, 9, hello.length - 1]) assertIncomplete(hello, cut, hello.length);
     const fragmented = fragment(hello, 7);
     assert.deepEqual(scanClientHello(fragmented), { kind: 'complete', serverName: 'a.test.com' });
-    assert.equal(scanClientHello(fragmented.subarray(0, fragmented.length - 2)).kind, 'incomplete');
+    for (const cut of [4, 12, fragmented.length - 2]) {
+      assertIncomplete(fragmented, cut, fragmented.length);
+    }
   });
 
   it('rejects garbage from the first byte', () => {

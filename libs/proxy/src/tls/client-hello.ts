@@ -21,12 +21,18 @@ const MAX_RECORD_LENGTH = 16_384;
 export const MAX_CLIENT_HELLO_LENGTH = 32 * 1024;
 
 export type ClientHelloScan =
-  | { readonly kind: 'incomplete' }
+  /**
+   * `needed`: how many bytes there must be at least before the scan can end, so a caller
+   * receiving the hello in small pieces can wait for them instead of scanning again per piece.
+   */
+  | { readonly kind: 'incomplete'; readonly needed: number }
   | { readonly kind: 'invalid'; readonly reason: string }
   /** `serverName` is the raw host_name (not normalised); undefined when the client sent none. */
   | { readonly kind: 'complete'; readonly serverName: string | undefined };
 
-const INCOMPLETE: ClientHelloScan = { kind: 'incomplete' };
+function incomplete(needed: number): ClientHelloScan {
+  return { kind: 'incomplete', needed };
+}
 
 function invalid(reason: string): ClientHelloScan {
   return { kind: 'invalid', reason };
@@ -37,7 +43,7 @@ function invalid(reason: string): ClientHelloScan {
  * garbage is recognised from its first byte, so a plain-text client is turned away at once.
  */
 export function scanClientHello(data: Buffer): ClientHelloScan {
-  if (data.length === 0) return INCOMPLETE;
+  if (data.length === 0) return incomplete(5);
   if (data[0] !== HANDSHAKE_RECORD) {
     // 0x80 in the first byte is an SSLv2-format hello (no extensions, so never any SNI).
     return invalid(data[0] & 0x80 ? 'SSLv2 ClientHello' : 'not a TLS handshake record');
@@ -52,7 +58,7 @@ export function scanClientHello(data: Buffer): ClientHelloScan {
       return invalid('ClientHello interleaved with another record type');
     }
     if (data.length > offset + 1 && data[offset + 1] !== 3) return invalid('not a TLS record');
-    if (data.length < offset + 5) return INCOMPLETE;
+    if (data.length < offset + 5) return incomplete(offset + 5);
     const recordLength = data.readUInt16BE(offset + 3);
     if (recordLength === 0 || recordLength > MAX_RECORD_LENGTH) {
       return invalid('bad record length');
@@ -67,7 +73,7 @@ export function scanClientHello(data: Buffer): ClientHelloScan {
       return invalid('first handshake message is not a ClientHello');
     }
     const end = start + recordLength;
-    if (data.length < end) return INCOMPLETE;
+    if (data.length < end) return incomplete(end);
     fragments.push(data.subarray(start, end));
     gathered += recordLength;
     if (messageLength < 0 && gathered >= 4) {
