@@ -817,7 +817,7 @@ export function renderReport(results) {
   out.push('## TLS handshakes per second');
   out.push('');
   out.push(
-    `\`wrk -t1 -c50 -H 'Connection: close'\` over \`https://\` for ${meta.settings.seconds} s: every request is a full TLS handshake (ECDSA P-256 certificate, no session resumption) terminated by the proxy, which relays plain TCP to the HTTP upstream. "No proxy" is the nginx upstream terminating TLS itself on the load core. Every TLS listener allows TLSv1.2 and TLSv1.3 (APISIX's default; nginx 1.22's own stops at 1.2), and "negotiated" is what one \`openssl s_client\` handshake got from each.`,
+    `\`wrk -t1 -c50 -H 'Connection: close'\` over \`https://\` for ${meta.settings.seconds} s: every request is a new connection and a TLS handshake (ECDSA P-256 certificate) terminated by the proxy, which relays plain TCP to the HTTP upstream. wrk offers each connection's previous session on its next one, so after the first handshake of each of its 50 connections every handshake is a TLS 1.3 resumption (a ticket, with a fresh ECDHE exchange and no certificate signature) wherever the proxy accepts the ticket: with several workers, only where they share ticket keys (nginx workers share the master's; Strait's workers get one secret from the API process). "No proxy" is the nginx upstream terminating TLS itself on the load core. Every TLS listener allows TLSv1.2 and TLSv1.3 (APISIX's default; nginx 1.22's own stops at 1.2), and "negotiated" is what one \`openssl s_client\` handshake got from each.`,
   );
   out.push('');
   out.push(

@@ -268,6 +268,11 @@ export interface TlsContextOptions {
   cipherSuites?: string;
   /** Sessions resume only into a context with the same id context (at most 32 bytes). */
   sessionIdContext?: string;
+  /**
+   * 80 bytes (16 name, 32 HMAC, 32 AES): contexts with the same keys, in any process, resume
+   * each other's session tickets. OpenSSL's random keys per context when unset.
+   */
+  ticketKeys?: Buffer;
 }
 
 export interface FastpathBinding {

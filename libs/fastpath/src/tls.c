@@ -130,6 +130,11 @@ SSL_CTX *fp_tls_ctx_new(const fp_tls_ctx_options *o, char *error, size_t len) {
   if (o->client_ca != NULL && use_client_ca(ctx, o->client_ca, o->verify_depth, error, len) < 0) {
     goto fail;
   }
+  if (o->ticket_keys != NULL &&
+      SSL_CTX_set_tlsext_ticket_keys(ctx, (void *)o->ticket_keys, FP_TLS_TICKET_KEYS) != 1) {
+    take_error(error, len, "session ticket keys");
+    goto fail;
+  }
   /* Resumption is only within the same object (and a verifying context needs one at all). */
   if (o->session_id_context_len > 0 &&
       SSL_CTX_set_session_id_context(ctx, o->session_id_context, o->session_id_context_len) != 1) {

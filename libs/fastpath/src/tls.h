@@ -28,7 +28,11 @@ typedef struct {
   const char *cipher_suites;    /* TLS 1.3; NULL or "": OpenSSL's default */
   const unsigned char *session_id_context;
   uint32_t session_id_context_len;
+  const unsigned char *ticket_keys; /* FP_TLS_TICKET_KEYS bytes, or NULL: OpenSSL's own */
 } fp_tls_ctx_options;
+
+/* Session-ticket key material: 16 bytes of name, 32 of HMAC key, 32 of AES key. */
+#define FP_TLS_TICKET_KEYS 80
 
 /* A new context, or NULL with OpenSSL's reason in `error`. */
 struct ssl_ctx_st *fp_tls_ctx_new(const fp_tls_ctx_options *options, char *error, size_t len);

@@ -9,6 +9,7 @@
 #endif
 #include <node_api.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,6 +104,17 @@ napi_value strait_create_tls_context(napi_env env, napi_callback_info info) {
   char *cipher_list = string_property(env, options, "cipherList");
   char *cipher_suites = string_property(env, options, "cipherSuites");
   char *session_id_context = string_property(env, options, "sessionIdContext");
+  /* Read in place: fp_tls_ctx_new copies the keys before this call returns. */
+  const unsigned char *ticket_keys = NULL;
+  size_t ticket_keys_len = 0;
+  napi_value keys_value;
+  bool is_buffer = false;
+  if (napi_get_named_property(env, options, "ticketKeys", &keys_value) == napi_ok &&
+      napi_is_buffer(env, keys_value, &is_buffer) == napi_ok && is_buffer) {
+    void *data = NULL;
+    napi_get_buffer_info(env, keys_value, &data, &ticket_keys_len);
+    ticket_keys = data;
+  }
   fp_tls_ctx_options o;
   memset(&o, 0, sizeof(o));
   o.certs = (const char **)certs;
@@ -117,8 +129,14 @@ napi_value strait_create_tls_context(napi_env env, napi_callback_info info) {
   o.cipher_suites = cipher_suites;
   o.session_id_context = (const unsigned char *)session_id_context;
   o.session_id_context_len = session_id_context != NULL ? (uint32_t)strlen(session_id_context) : 0;
+  o.ticket_keys = ticket_keys_len == FP_TLS_TICKET_KEYS ? ticket_keys : NULL;
   char error[320];
-  struct ssl_ctx_st *ctx = fp_tls_ctx_new(&o, error, sizeof(error));
+  struct ssl_ctx_st *ctx = NULL;
+  if (ticket_keys != NULL && o.ticket_keys == NULL) {
+    snprintf(error, sizeof(error), "ticketKeys must be %d bytes", FP_TLS_TICKET_KEYS);
+  } else {
+    ctx = fp_tls_ctx_new(&o, error, sizeof(error));
+  }
   free_strings(certs, ncerts);
   free_strings(keys, nkeys);
   free(client_ca);

@@ -182,6 +182,12 @@ export interface ProxyEngineOptions {
    */
   tlsCiphers?: string;
   /**
+   * Secret (base64, at least 32 bytes) the session-ticket keys of TLS listeners are derived from.
+   * Engines given the same secret resume each other's tickets: data-plane workers get one from
+   * the API process, as nginx workers share the master's keys. Unset: a random secret per engine.
+   */
+  sessionTicketSecret?: string;
+  /**
    * Peers (IP or CIDR) whose PROXY protocol header is believed (nginx `set_real_ip_from`,
    * APISIX `nginx_config.stream.real_ip_from`): for them the header's source address becomes the
    * connection's remote_addr; any other peer must still send a header, but keeps its own address

@@ -10,6 +10,7 @@ import {
   type UpstreamHealth,
 } from '@strait/proxy';
 import cluster, { type Worker } from 'node:cluster';
+import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import { join } from 'node:path';
 import { getSystemErrorMap } from 'node:util';
@@ -155,6 +156,8 @@ export class WorkerPool extends DataPlane implements OnApplicationBootstrap, OnA
   private readonly view = new StoreView();
   private readonly mapped = new MappedObjectCache();
   private mappedConfig?: ProxyConfig;
+  /** See ProxyEngineOptions.sessionTicketSecret: made once, given to every worker. */
+  private readonly sessionTicketSecret = randomBytes(32).toString('base64');
   private readonly slots: Slot[];
   private readonly listeners: { [Name in keyof DataPlaneEvents]: DataPlaneEvents[Name][] } = {
     healthChanged: [],
@@ -337,7 +340,9 @@ export class WorkerPool extends DataPlane implements OnApplicationBootstrap, OnA
       reusePort: this.config.reusePort,
       // Worker 0 probes for all; a flip any worker makes reaches the others (shareHealth).
       activeHealthChecks: slot.index === 0,
-      engine: engineOptionsOf(this.config),
+      // One ticket secret for every worker, restarted ones included: a client resumes its TLS
+      // session whichever worker its next connection reaches (nginx workers share the master's).
+      engine: { ...engineOptionsOf(this.config), sessionTicketSecret: this.sessionTicketSecret },
       fallbackSni: this.config.fallbackSni,
       accessLog: { ...this.config.accessLog },
       nodeId: this.nodeId,

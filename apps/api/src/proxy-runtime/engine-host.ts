@@ -33,7 +33,7 @@ export interface HostLogger {
  */
 export type EngineSettings = Pick<
   ProxyEngineOptions,
-  'udpSessionLimit' | 'realIpFrom' | 'handshakeTimeout'
+  'udpSessionLimit' | 'realIpFrom' | 'handshakeTimeout' | 'sessionTicketSecret'
 >;
 
 /** The engine settings of a validated config. */

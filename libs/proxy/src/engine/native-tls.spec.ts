@@ -304,4 +304,22 @@ describe('TLS listeners: the relay and the ClientHello wait', { skip }, () => {
     assert.equal(engine.handshakeStats().completed, count);
     assert.equal(engine.handshakeStats().pending, 0);
   });
+  it('resumes sessions across engines that share a sessionTicketSecret (data-plane workers)', async (t) => {
+    const backend = await serve(t, startTaggedEchoServer('B1'));
+    const shared = randomBytes(32).toString('base64');
+    const first = await tlsEngine(t, backend, { sessionTicketSecret: shared });
+    const sibling = await tlsEngine(t, backend, { sessionTicketSecret: shared });
+    const stranger = await tlsEngine(t, backend);
+    const initial = await tlsExchange(first.port, { servername: 'localhost', payload: 'a' });
+    assert.equal(initial.data, 'B1\na');
+    assert.ok(initial.session, 'a ticket was issued');
+    const again = (port: number) =>
+      tlsExchange(port, { servername: 'localhost', payload: 'b', session: initial.session });
+    const onSibling = await again(sibling.port);
+    assert.equal(onSibling.data, 'B1\nb');
+    assert.equal(onSibling.resumed, true, 'the sibling engine resumed the ticket');
+    const onStranger = await again(stranger.port);
+    assert.equal(onStranger.data, 'B1\nb');
+    assert.equal(onStranger.resumed, false, 'another secret: a full handshake');
+  });
 });

@@ -188,7 +188,10 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
       },
     };
     this.healthMonitor.on('health:changed', (event) => this.emitSafely('health:changed', event));
-    this.certificateContexts = new CertificateContexts({ ciphers: options.tlsCiphers });
+    this.certificateContexts = new CertificateContexts({
+      ciphers: options.tlsCiphers,
+      sessionTicketSecret: options.sessionTicketSecret,
+    });
     this.front = new HandshakeFront(this.runtime, {
       handshakeTimeoutMs:
         Math.max(0.001, options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT_SECONDS) * 1000,

@@ -1,5 +1,5 @@
 import type { TlsContextOptions } from '@strait/fastpath';
-import { createHash, randomBytes, type X509Certificate } from 'node:crypto';
+import { createHash, hkdfSync, randomBytes, type X509Certificate } from 'node:crypto';
 import * as tls from 'node:tls';
 import type { CertificateSpec } from '../config';
 import { ProxyError } from '../engine/errors';
@@ -34,6 +34,18 @@ export interface CertificateContext {
 export interface CertificateContextOptions {
   /** OpenSSL cipher string for every context (apisix.ssl.ssl_ciphers); Node's default when unset. */
   ciphers?: string;
+  /** See ProxyEngineOptions.sessionTicketSecret; random when unset. */
+  sessionTicketSecret?: string;
+}
+
+/** Ticket keys for both TLS implementations, derived from one secret. */
+function ticketKeysFrom(secret: string | undefined): { node: Buffer; openssl: Buffer } {
+  const material = secret === undefined ? randomBytes(32) : Buffer.from(secret, 'base64');
+  if (material.length < 32) throw new Error('sessionTicketSecret must hold at least 32 bytes');
+  const derive = (label: string, length: number): Buffer =>
+    Buffer.from(hkdfSync('sha256', material, Buffer.alloc(0), label, length));
+  // Node's format: 16 bytes of name, 16 HMAC, 16 AES; OpenSSL's own: 16 name, 32 HMAC, 32 AES.
+  return { node: derive('strait node tickets', 48), openssl: derive('strait openssl tickets', 80) };
 }
 
 /**
@@ -55,9 +67,11 @@ export class CertificateContexts {
    * which context object issued the ticket (a context rebuilt for identical content still accepts
    * its tickets). Per-object isolation comes from sessionIdContext below.
    */
-  private readonly ticketKeys = randomBytes(48);
+  private readonly ticketKeys: { node: Buffer; openssl: Buffer };
 
-  constructor(private readonly options: CertificateContextOptions = {}) {}
+  constructor(private readonly options: CertificateContextOptions = {}) {
+    this.ticketKeys = ticketKeysFrom(options.sessionTicketSecret);
+  }
 
   /** Contexts for `certificates`; entries of the previous build not used again are dropped. */
   build(certificates: readonly CertificateSpec[]): Map<CertificateSpec, CertificateContext> {
@@ -112,7 +126,7 @@ export class CertificateContexts {
         ciphers: this.options.ciphers,
         // tls.Server's default; nginx's ssl_prefer_server_ciphers is on in APISIX's template.
         honorCipherOrder: true,
-        ticketKeys: this.ticketKeys,
+        ticketKeys: this.ticketKeys.node,
         // OpenSSL refuses to resume a session whose id context differs, so a ticket issued for
         // one object (say without mTLS) cannot skip the client-certificate check of another.
         // It is also required: with SSL_VERIFY_PEER and no id context, resumption attempts fail
@@ -143,6 +157,7 @@ export class CertificateContexts {
           this.options.ciphers,
           sessionIdContext,
           clientDepth,
+          this.ticketKeys.openssl,
         ),
       };
     } catch (cause) {

@@ -20,7 +20,8 @@ export function protocolName(wireVersion: number): string {
 /**
  * The same server context the JavaScript path builds with tls.createSecureContext, for the fast
  * path's OpenSSL (libs/fastpath createTlsContext): pairs, client CA and depth, version bounds,
- * ciphers split as Node splits them (TLS 1.3 suites apart), and the session id context.
+ * ciphers split as Node splits them (TLS 1.3 suites apart), the session id context, and the
+ * engine's session-ticket keys in OpenSSL's format.
  */
 export function nativeContextOptions(
   certificate: CertificateSpec,
@@ -28,6 +29,7 @@ export function nativeContextOptions(
   ciphers: string | undefined,
   sessionIdContext: string,
   clientDepth: number,
+  ticketKeys: Buffer,
 ): TlsContextOptions {
   const names = (ciphers ?? tls.DEFAULT_CIPHERS).split(':').filter((name) => name.length > 0);
   const mutual = certificate.clientCa !== undefined && certificate.clientCa.length > 0;
@@ -42,5 +44,6 @@ export function nativeContextOptions(
     cipherList: names.filter((name) => !name.startsWith('TLS_')).join(':'),
     cipherSuites: names.filter((name) => name.startsWith('TLS_')).join(':'),
     sessionIdContext,
+    ticketKeys,
   };
 }
