@@ -202,6 +202,15 @@ static double ipv4_number(const struct sockaddr_in6 *addr) {
 }
 
 /*
+ * The connection a queued event names, or NULL when its slot went to another one. The struct of
+ * a connection that ended stays readable until free_dead, which waits for an empty queue.
+ */
+static fp_conn *event_conn(fp_loop *l, const fp_event *ev) {
+  fp_conn *c = ev->slot < l->nslots ? l->slots[ev->slot] : NULL;
+  return c != NULL && c->gen == ev->gen ? c : NULL;
+}
+
+/*
  * Writes `ev` into the batch at `out` when it is all numbers: Connected, ConnectFailed, Closed,
  * and Accept of an IPv4 client (address as a number, `localAddr` as a number or -1). Returns 0
  * for an event only the per-event call can carry (an IPv6 address, a listener error's code), -1
@@ -222,8 +231,8 @@ static int batch_event(fp_loop *l, const fp_event *ev, double *out) {
     out[5] = 0;
     return 1;
   }
-  fp_conn *c = ev->slot < l->nslots ? l->slots[ev->slot] : NULL;
-  if (c == NULL || c->gen != ev->gen) return -1;
+  fp_conn *c = event_conn(l, ev);
+  if (c == NULL) return -1;
   double peer = ipv4_number(&c->peer);
   double local = c->has_local ? ipv4_number(&c->local) : -1;
   if (peer < 0 || (c->has_local && local < 0)) return 0;
@@ -291,8 +300,8 @@ static void flush_events(fp_loop *l) {
       } else {
         napi_create_double(env, (double)ev.gen * (double)FP_MAX_SLOTS + ev.slot, &argv[1]);
         if (ev.type == FP_EV_ACCEPT) {
-          fp_conn *c = ev.slot < l->nslots ? l->slots[ev.slot] : NULL;
-          if (c == NULL || c->gen != ev.gen) {
+          fp_conn *c = event_conn(l, &ev);
+          if (c == NULL) {
             napi_close_handle_scope(env, inner);
             continue;
           }
@@ -311,9 +320,8 @@ static void flush_events(fp_loop *l) {
           napi_create_double(env, ev.b, &argv[3]);
           napi_create_double(env, ev.c, &argv[4]);
           if (ev.type == FP_EV_CLIENT_HELLO || ev.type == FP_EV_TLS_FAILED) {
-            /* The struct is readable until free_dead, which waits for an empty queue. */
-            fp_conn *c = ev.slot < l->nslots ? l->slots[ev.slot] : NULL;
-            if (c == NULL || c->gen != ev.gen || c->tls_bytes == NULL) {
+            fp_conn *c = event_conn(l, &ev);
+            if (c == NULL || c->tls_bytes == NULL) {
               napi_close_handle_scope(env, inner);
               continue;
             }

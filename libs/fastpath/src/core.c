@@ -257,6 +257,17 @@ static fp_conn *conn_new(fp_loop *l) {
 }
 
 /* The struct stays readable (queued events may still name it) until free_dead(). */
+static void drop_tls_bytes(fp_conn *c) {
+  free(c->tls_bytes);
+  c->tls_bytes = NULL;
+  c->tls_bytes_len = 0;
+}
+
+/* Between accept on a TLS listener and the end of its handshake (see enum fp_tls_stage). */
+static inline int in_tls_handshake(const fp_conn *c) {
+  return c->tls_stage != FP_TLS_NONE && c->tls_stage != FP_TLS_ESTABLISHED;
+}
+
 static void bury(fp_loop *l, fp_conn *c) {
   c->state = FP_CS_DEAD;
   c->next_dead = l->dead;
@@ -268,8 +279,7 @@ static void free_dead(fp_loop *l) {
   while (l->dead != NULL) {
     fp_conn *c = l->dead;
     l->dead = c->next_dead;
-    free(c->tls_bytes); /* kept until now: a queued event may have carried them */
-    c->tls_bytes = NULL;
+    drop_tls_bytes(c); /* kept until now: a queued event may have carried them */
     l->slots[c->slot] = NULL;
     if (++l->gens[c->slot] >= MAX_GEN) l->gens[c->slot] = 1;
     l->free_slots[l->nfree_slots++] = c->slot;
@@ -812,6 +822,12 @@ static int watch_client(fp_loop *l, fp_conn *c, int op) {
   return 0;
 }
 
+/* A write to the client said EAGAIN (c_wr is clear): its EPOLLOUT is wanted from now on. */
+static int await_client_writable(fp_loop *l, fp_conn *c) {
+  if (!c->c_watched || c->c_out) return 0;
+  return watch_client(l, c, EPOLL_CTL_MOD);
+}
+
 static void start_relay(fp_loop *l, fp_conn *c, uint32_t idle_ms) {
   c->state = FP_CS_RELAYING;
   /* The client was never read: assume both ways ready, a short read or EAGAIN corrects it. */
@@ -984,7 +1000,7 @@ static int pump(fp_loop *l, fp_conn *c, int dir) {
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno == EAGAIN) {
         *dst_wr = 0; /* EPOLLOUT will resume; meanwhile read on while the buffer has room */
-        if (dir == 1 && c->c_watched && !c->c_out && watch_client(l, c, EPOLL_CTL_MOD) < 0) {
+        if (dir == 1 && await_client_writable(l, c) < 0) {
           finish(l, c, FP_CLOSE_ERROR);
           return 0;
         }
@@ -1085,7 +1101,7 @@ int fp_detach(fp_loop *l, fp_conn *c) {
 
 /* Replaces the bytes the next TLS event carries. */
 static void set_tls_bytes(fp_conn *c, const void *bytes, uint32_t len) {
-  free(c->tls_bytes);
+  drop_tls_bytes(c);
   c->tls_bytes = xrealloc(NULL, len > 0 ? len : 1);
   memcpy(c->tls_bytes, bytes, len);
   c->tls_bytes_len = len;
@@ -1129,9 +1145,8 @@ static void tls_handshake_step(fp_loop *l, fp_conn *c) {
   if (done == 0) return;
   if (done == 2) {
     /* The socket's send buffer is full: wait for EPOLLOUT too. */
-    if (c->c_out) return;
     c->c_wr = 0;
-    if (watch_client(l, c, EPOLL_CTL_MOD) < 0) finish(l, c, FP_CLOSE_ERROR);
+    if (await_client_writable(l, c) < 0) finish(l, c, FP_CLOSE_ERROR);
     return;
   }
   if (done > 0) {
@@ -1163,9 +1178,7 @@ int fp_tls_accept(fp_loop *l, fp_conn *c, struct ssl_ctx_st *ctx) {
   c->ssl = fp_tls_session_new(ctx, c->cfd);
   if (c->ssl == NULL) return -ENOMEM;
   /* The hello event was delivered (this is its answer): its bytes are not needed any more. */
-  free(c->tls_bytes);
-  c->tls_bytes = NULL;
-  c->tls_bytes_len = 0;
+  drop_tls_bytes(c);
   c->tls_stage = FP_TLS_HANDSHAKE;
   tls_handshake_step(l, c); /* the ClientHello is already in the socket */
   return 0;
@@ -1208,7 +1221,7 @@ static void dispatch(fp_loop *l, const struct epoll_event *ev) {
     if (wr) c->c_wr = 1;
     if (events & EPOLLRDHUP) c->c_fin = 1;
     if (events & EPOLLERR) c->c_err = 1;
-    if (c->tls_stage != FP_TLS_NONE && c->tls_stage != FP_TLS_ESTABLISHED) {
+    if (in_tls_handshake(c)) {
       tls_client_ready(l, c);
       return;
     }
@@ -1312,7 +1325,7 @@ static void on_timer(uv_timer_t *handle) {
     if (c->state == FP_CS_CONNECTING) {
       if (c->connect_deadline <= now) attempt_failed(l, c, FP_FAIL_TIMEOUT, ETIMEDOUT);
       else heap_set(l, c, c->connect_deadline);
-    } else if (c->tls_stage != FP_TLS_NONE && c->tls_stage != FP_TLS_ESTABLISHED) {
+    } else if (in_tls_handshake(c)) {
       finish(l, c, FP_CLOSE_IDLE); /* the handshake deadline passed */
     } else if (c->state == FP_CS_RELAYING && c->idle_ms > 0) {
       uint64_t due = c->last_active + c->idle_ms;

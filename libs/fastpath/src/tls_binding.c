@@ -24,11 +24,9 @@ static void finalize_context(napi_env env, void *data, void *hint) {
   fp_tls_ctx_free(data);
 }
 
-/* A copy of the string property `name` of `object` (malloc), or NULL when absent. */
-static char *string_property(napi_env env, napi_value object, const char *name) {
-  napi_value value;
+/* A copy of a JavaScript string (malloc), or NULL when `value` is not one. */
+static char *string_value(napi_env env, napi_value value) {
   napi_valuetype type;
-  if (napi_get_named_property(env, object, name, &value) != napi_ok) return NULL;
   if (napi_typeof(env, value, &type) != napi_ok || type != napi_string) return NULL;
   size_t length;
   if (napi_get_value_string_utf8(env, value, NULL, 0, &length) != napi_ok) return NULL;
@@ -36,6 +34,13 @@ static char *string_property(napi_env env, napi_value object, const char *name) 
   if (text == NULL) return NULL;
   napi_get_value_string_utf8(env, value, text, length + 1, &length);
   return text;
+}
+
+/* A copy of the string property `name` of `object`, or NULL when absent. */
+static char *string_property(napi_env env, napi_value object, const char *name) {
+  napi_value value;
+  if (napi_get_named_property(env, object, name, &value) != napi_ok) return NULL;
+  return string_value(env, value);
 }
 
 static double number_property(napi_env env, napi_value object, const char *name, double fallback) {
@@ -59,10 +64,7 @@ static int string_array(napi_env env, napi_value object, const char *name, char 
   for (uint32_t i = 0; i < count; i++) {
     napi_value item;
     napi_get_element(env, array, i, &item);
-    napi_value holder;
-    napi_create_object(env, &holder);
-    napi_set_named_property(env, holder, "v", item);
-    items[i] = string_property(env, holder, "v");
+    items[i] = string_value(env, item);
     if (items[i] == NULL) {
       for (uint32_t j = 0; j < i; j++) free(items[j]);
       free(items);
@@ -79,7 +81,8 @@ static void free_strings(char **items, int count) {
 }
 
 // createTlsContext({ certs, keys, clientCa?, verifyDepth?, minVersion?, maxVersion?, options?,
-//   cipherList?, cipherSuites?, sessionIdContext? }) -> external; throws Error(OpenSSL's reason).
+//   cipherList?, cipherSuites?, sessionIdContext?, ticketKeys? }) -> external; throws
+//   Error(OpenSSL's reason).
 napi_value strait_create_tls_context(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value options = NULL;
