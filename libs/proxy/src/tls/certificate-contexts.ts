@@ -151,14 +151,14 @@ export class CertificateContexts {
           rejectUnauthorized: mutual,
         },
         clientAuthority,
-        native: nativeContextOptions(
-          certificate,
+        native: nativeContextOptions(certificate, {
           versions,
-          this.options.ciphers,
+          ciphers: this.options.ciphers,
           sessionIdContext,
+          clientCa: mutual ? certificate.clientCa : undefined,
           clientDepth,
-          this.ticketKeys.openssl,
-        ),
+          ticketKeys: this.ticketKeys.openssl,
+        }),
       };
     } catch (cause) {
       const reason = cause instanceof Error ? cause.message : String(cause);

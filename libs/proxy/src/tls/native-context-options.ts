@@ -17,6 +17,19 @@ export function protocolName(wireVersion: number): string {
   return NAMES_BY_WIRE.get(wireVersion) ?? 'unknown';
 }
 
+/** What the SecureContext of the same object was built with (certificate-contexts.ts). */
+export interface NativeContextDecisions {
+  versions: ProtocolVersionOptions;
+  /** OpenSSL cipher string; Node's default when unset. */
+  ciphers: string | undefined;
+  sessionIdContext: string;
+  /** mTLS: the trusted bundle; undefined when no client certificate is asked for. */
+  clientCa: string | undefined;
+  clientDepth: number;
+  /** The engine's ticket keys in OpenSSL's format (80 bytes). */
+  ticketKeys: Buffer;
+}
+
 /**
  * The same server context the JavaScript path builds with tls.createSecureContext, for the fast
  * path's OpenSSL (libs/fastpath createTlsContext): pairs, client CA and depth, version bounds,
@@ -25,18 +38,14 @@ export function protocolName(wireVersion: number): string {
  */
 export function nativeContextOptions(
   certificate: CertificateSpec,
-  versions: ProtocolVersionOptions,
-  ciphers: string | undefined,
-  sessionIdContext: string,
-  clientDepth: number,
-  ticketKeys: Buffer,
+  decided: NativeContextDecisions,
 ): TlsContextOptions {
+  const { versions, ciphers, sessionIdContext, clientCa, clientDepth, ticketKeys } = decided;
   const names = (ciphers ?? tls.DEFAULT_CIPHERS).split(':').filter((name) => name.length > 0);
-  const mutual = certificate.clientCa !== undefined && certificate.clientCa.length > 0;
   return {
     certs: certificate.pairs.map((pair) => pair.cert),
     keys: certificate.pairs.map((pair) => pair.key),
-    clientCa: mutual ? certificate.clientCa : undefined,
+    clientCa,
     verifyDepth: clientDepth,
     minVersion: WIRE_BY_NAME.get(versions.minVersion),
     maxVersion: WIRE_BY_NAME.get(versions.maxVersion),
