@@ -13,6 +13,7 @@ import {
   node,
   serve,
   startEngine,
+  startHalfClosingUpstream,
   startTaggedEchoServer,
   startTcpServer,
   upstream,
@@ -241,18 +242,7 @@ describe('TLS listeners: the relay and the ClientHello wait', { skip }, () => {
   });
 
   it('passes an upstream half-close to the client as close_notify while the client may still send', async (t) => {
-    let heard = '';
-    let upstreamEnded!: () => void;
-    const upstreamDone = new Promise<void>((resolve) => (upstreamEnded = resolve));
-    const server = await serve(
-      t,
-      startTcpServer((socket) => {
-        socket.end('bye\n');
-        socket.setEncoding('utf8');
-        socket.on('data', (chunk: string) => (heard += chunk));
-        socket.on('end', () => upstreamEnded());
-      }),
-    );
+    const server = await serve(t, startHalfClosingUpstream('bye\n'));
     const { port } = await tlsEngine(t, server);
     const socket = connectTls(port, {
       // Passed on to the underlying net.Socket (not in tls.ConnectionOptions' type).
@@ -268,8 +258,8 @@ describe('TLS listeners: the relay and the ClientHello wait', { skip }, () => {
     );
     assert.equal(got, 'bye\n');
     socket.end('late\n');
-    await withDeadline(upstreamDone, 3000, 'the late bytes and the client end upstream');
-    assert.equal(heard, 'late\n');
+    await withDeadline(server.ended, 3000, 'the late bytes and the client end upstream');
+    assert.equal(server.heard(), 'late\n');
     socket.destroy();
   });
   it('waits for a ClientHello that trickles in byte by byte, then completes the handshake', async (t) => {

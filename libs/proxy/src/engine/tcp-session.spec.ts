@@ -15,6 +15,7 @@ import {
   serve,
   startBlackhole,
   startEngine,
+  startHalfClosingUpstream,
   startTaggedEchoServer,
   startTcpServer,
   upstream,
@@ -343,17 +344,7 @@ describe('TCP proxying', () => {
   });
 
   it('relays a half-close from the upstream and keeps the request direction open', async (t) => {
-    let upstreamReceived = '';
-    let upstreamSawFin!: () => void;
-    const finished = new Promise<void>((resolve) => (upstreamSawFin = resolve));
-    const server = await serve(
-      t,
-      startTcpServer((socket) => {
-        socket.on('data', (chunk: Buffer) => (upstreamReceived += chunk.toString()));
-        socket.on('end', () => upstreamSawFin());
-        socket.end('bye\n'); // FIN first, then keep reading
-      }),
-    );
+    const server = await serve(t, startHalfClosingUpstream('bye\n'));
     const { engine, bound } = await startEngine(t);
     engine.apply(config({ id: '1', upstream: upstream('u1', [node(server.port)]) }));
 
@@ -366,8 +357,8 @@ describe('TCP proxying', () => {
     assert.equal(client.received(), 'bye\n');
     client.socket.write('after your FIN');
     client.socket.end();
-    await withDeadline(finished, 2000, 'upstream sees the client FIN');
-    assert.equal(upstreamReceived, 'after your FIN');
+    await withDeadline(server.ended, 2000, 'upstream sees the client FIN');
+    assert.equal(server.heard(), 'after your FIN');
     await withDeadline(client.result, 2000, 'client closed');
   });
 

@@ -64,6 +64,25 @@ export function startTaggedEchoServer(tag: string, host = LOOPBACK): Promise<Tes
   }, host);
 }
 
+/**
+ * An upstream that sends `farewell` and its FIN at once, then keeps reading (a half-close):
+ * `heard()` is what it received since, `ended` resolves when the client's FIN arrives.
+ */
+export async function startHalfClosingUpstream(
+  farewell: string,
+  host = LOOPBACK,
+): Promise<TestServer & { heard: () => string; ended: Promise<void> }> {
+  let heard = '';
+  let sawEnd!: () => void;
+  const ended = new Promise<void>((resolve) => (sawEnd = resolve));
+  const server = await startTcpServer((socket) => {
+    socket.on('data', (chunk: Buffer) => (heard += chunk.toString()));
+    socket.on('end', () => sawEnd());
+    socket.end(farewell);
+  }, host);
+  return Object.assign(server, { heard: () => heard, ended });
+}
+
 /** A connected client plus a reader of what arrived so far. */
 export async function openClient(
   port: number,
