@@ -28,6 +28,8 @@ import {
   dnsperfRate,
   iperf3,
   negotiatedTls,
+  buildTlsClient,
+  tlsFullHandshakes,
   wrk,
   writeQueryFile,
 } from './lib/load.mjs';
@@ -230,12 +232,15 @@ async function withCpu(target, fn) {
   const pids = target.pids();
   const before = pids.length ? cpuSeconds(pids) : undefined;
   const usageBefore = pids.length ? cpuUsage(pids) : undefined;
-  const busyBefore = coreBusyTicks()[PROXY_CPUS];
+  const ticksBefore = coreBusyTicks();
   const wallBefore = performance.now();
   const result = await fn();
   const wall = (performance.now() - wallBefore) / 1000;
-  const busy = (coreBusyTicks()[PROXY_CPUS] - busyBefore) / 100;
+  const ticksAfter = coreBusyTicks();
+  const busy = (ticksAfter[PROXY_CPUS] - ticksBefore[PROXY_CPUS]) / 100;
   if (result && !result.error) {
+    // How busy the load core was: near 1, the load generator (not the proxy) bounded the rate.
+    result.loadCoreBusy = (ticksAfter[LOAD_CPUS] - ticksBefore[LOAD_CPUS]) / 100 / wall;
     if (before !== undefined) {
       result.cpuSeconds = cpuSeconds(pids) - before;
       const usage = cpuUsage(pids);
@@ -451,6 +456,23 @@ const MEASURES = [
           cpus: LOAD_CPUS,
         })),
     missing: (t) => t.noTls ?? 'no TLS listener',
+  },
+  {
+    name: 'tlsFull',
+    key: 'rate',
+    run: (t) =>
+      t.ports.tls &&
+      t.ctx.tlsClient.binary &&
+      (() =>
+        tlsFullHandshakes({
+          binary: t.ctx.tlsClient.binary,
+          port: t.ports.tls,
+          seconds: SETTINGS.seconds,
+          connections: 50,
+          host: t.ctx.tlsHost,
+          cpus: LOAD_CPUS,
+        })),
+    missing: (t) => t.ctx.tlsClient.error ?? t.noTls ?? 'no TLS listener',
   },
 ];
 
@@ -873,6 +895,9 @@ async function main() {
     queryFile: writeQueryFile(tempRoot),
     tlsHost: localhost?.address === '127.0.0.1' ? 'localhost' : '127.0.0.1',
   };
+  ctx.tlsClient = missing('tls-client')
+    ? { error: `no full-handshake TLS client: ${missing('tls-client')}` }
+    : await buildTlsClient(tempRoot);
   try {
     ctx.certificate = await makeCertificate(tempRoot);
   } catch (error) {

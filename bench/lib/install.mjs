@@ -23,6 +23,11 @@ const TOOLS = {
   openssl: { check: () => existsSync('/usr/bin/openssl'), packages: ['openssl'] },
   taskset: { check: () => existsSync('/usr/bin/taskset'), packages: ['util-linux'] },
   prlimit: { check: () => existsSync('/usr/bin/prlimit'), packages: ['util-linux'] },
+  // The full-handshake TLS client (bench/tools/tls-full-handshakes.c) is compiled by the run.
+  'tls-client': {
+    check: () => existsSync('/usr/bin/cc') && existsSync('/usr/include/openssl/ssl.h'),
+    packages: ['gcc', 'libc6-dev', 'libssl-dev'],
+  },
 };
 
 const SERVICES = { nginx: '/run/nginx.pid', haproxy: '/run/haproxy.pid' };

@@ -8,6 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { run } from './proc.mjs';
 
 const WRK_SCRIPT = fileURLToPath(new URL('./wrk-report.lua', import.meta.url));
+const TLS_CLIENT_SOURCE = fileURLToPath(
+  new URL('../tools/tls-full-handshakes.c', import.meta.url),
+);
 
 function firstLine(text) {
   return (text || '').trim().split('\n').filter(Boolean).slice(-1)[0] ?? '';
@@ -108,6 +111,62 @@ export async function wrk({
     errorDetail: errors
       ? `connect ${report.connect_errors}, read ${report.read_errors}, write ${report.write_errors}, timeout ${report.timeouts}, status ${report.status_errors}`
       : undefined,
+  };
+}
+
+/**
+ * Compiles the full-handshake TLS client into `dir`: the path of the binary, or { error }.
+ * wrk resumes sessions (see the source's header), so full handshakes need a client of their own.
+ */
+export async function buildTlsClient(dir) {
+  const binary = join(dir, 'tls-full-handshakes');
+  const res = await run(
+    'cc',
+    ['-O2', '-Wall', '-o', binary, TLS_CLIENT_SOURCE, '-lssl', '-lcrypto'],
+    { timeoutMs: 60_000 },
+  );
+  if (res.code !== 0)
+    return { error: `the TLS client does not compile: ${firstLine(res.stderr || res.stdout)}` };
+  return { binary };
+}
+
+/**
+ * Full TLS handshakes against `port` (SNI `host`) with `connections` in flight for `seconds`:
+ * each connection handshakes without offering a session, sends one `Connection: close` request
+ * and reads the response. Same result shape as wrk's, plus `resumed` (always 0 unless the client
+ * is broken; then the figure is refused). Latencies span a whole connection, connect to EOF.
+ */
+export async function tlsFullHandshakes({ binary, port, host, seconds, connections, cpus }) {
+  const res = await run(binary, [String(port), host, String(connections), String(seconds)], {
+    timeoutMs: (seconds + 20) * 1000,
+    cpus,
+  });
+  const line = res.stdout.split('\n').find((candidate) => candidate.startsWith('BENCHJSON '));
+  if (!line)
+    return {
+      error: `the TLS client gave no report (exit ${res.code}${res.timedOut ? ', timed out' : ''}): ${firstLine(res.stderr || res.stdout)}`,
+    };
+  const report = JSON.parse(line.slice('BENCHJSON '.length));
+  const errorKinds = ['connect', 'handshake', 'read', 'status'];
+  const errors =
+    errorKinds.reduce((sum, kind) => sum + report[`${kind}_errors`], 0) + report.timeouts;
+  const errorDetail = errors
+    ? [...errorKinds.map((kind) => `${kind} ${report[`${kind}_errors`]}`), `timeout ${report.timeouts}`].join(', ')
+    : undefined;
+  if (report.completed === 0)
+    return { error: `no full handshake + request completed in ${seconds} s (${errorDetail ?? 'no error counted'})` };
+  if (report.resumed > 0)
+    return { error: `${report.resumed} handshakes were resumptions: the client is not doing full handshakes` };
+  const seconds_ = report.duration_us / 1e6;
+  return {
+    requests: report.completed,
+    rate: report.completed / seconds_,
+    seconds: seconds_,
+    p50Us: report.p50_us,
+    p90Us: report.p90_us,
+    p99Us: report.p99_us,
+    errors,
+    errorDetail,
   };
 }
 

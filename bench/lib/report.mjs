@@ -417,6 +417,26 @@ export function renderReport(results) {
     else if (n && s.rate < n.rate)
       behind.push(`TLS handshakes/s: ${ratio(s.rate, n.rate)} of nginx's.`);
   }
+  {
+    // Full handshakes: the client's own handshakes saturate the load core first, so the proxy's
+    // CPU per handshake is what compares the proxies, not the rate.
+    const cpuPerFull = (target) => {
+      const f = fig(target, 'tlsFull');
+      return CPU_US_PER(f, f?.requests);
+    };
+    const s = cpuPerFull(strait);
+    const n = cpuPerFull(nginx1);
+    summaryRows.push([
+      'proxy CPU per full TLS handshake (no resumption)',
+      s !== undefined ? us(s) : unavailable(strait?.figures?.tlsFull),
+      us(n),
+      ratio(s, n),
+      'not set (≤ 1.0x assumed)',
+      s !== undefined && n !== undefined ? verdict(s <= n) : 'not available',
+    ]);
+    if (s !== undefined && n !== undefined && s > n)
+      behind.push(`CPU per full TLS handshake: ${ratio(s, n)} of nginx's.`);
+  }
   // ---- one worker per core: the same ratios against nginx with one worker per core
   const straitN = byId['strait-n'];
   const nginxN = byId['nginx-n'];
@@ -845,6 +865,48 @@ export function renderReport(results) {
             us(f.p99Us),
             target.id === 'direct' ? NA : us(CPU_US_PER(f, f.requests)),
             negotiated(target.extras?.tls),
+          ];
+        }),
+      ),
+    ),
+  );
+  out.push('');
+
+  out.push('## Full TLS handshakes (no session resumption)');
+  out.push('');
+  out.push(
+    `\`bench/tools/tls-full-handshakes.c\` (compiled by the run against the system OpenSSL), 50 connections for ${meta.settings.seconds} s on the load core: every connection does a whole handshake without offering a session (so the server signs with its ECDSA P-256 key every time), sends one \`Connection: close\` request, reads the response to its end and closes. The client's own full handshakes (OpenSSL 3.0 spends about 400 µs of client CPU on one) fill the load core before any proxy's core is full, so the rates are the client's ceiling and stay close together; **the proxy's CPU per handshake is the figure that compares the proxies**. Latency spans a whole connection, connect to EOF, with 50 in flight. "load core busy" says how close the client came to its ceiling.`,
+  );
+  out.push('');
+  out.push(
+    table(
+      [
+        'target',
+        'handshakes/s',
+        'vs no proxy',
+        'p50',
+        'p99',
+        'CPU per handshake',
+        'vs nginx',
+        'load core busy',
+        'errors',
+      ],
+      plusUnavailable(
+        rowsFor((target, ref) => {
+          const f = fig(target, 'tlsFull');
+          if (!f) return [who(target), unavailable(target.figures.tlsFull)];
+          const refF = fig(ref, 'tlsFull');
+          const cpu = CPU_US_PER(f, f.requests);
+          return [
+            who(target),
+            withSpread(f, 'rate', rate),
+            ratio(f.rate, fig(direct, 'tlsFull')?.rate),
+            us(f.p50Us),
+            us(f.p99Us),
+            target.id === 'direct' ? NA : us(cpu),
+            target.id === 'direct' ? NA : ratio(cpu, CPU_US_PER(refF, refF?.requests)),
+            f.loadCoreBusy === undefined ? NA : `${num(100 * f.loadCoreBusy)}%`,
+            f.errors ? `${num(f.errors)} (${f.errorDetail})` : '0',
           ];
         }),
       ),
