@@ -294,19 +294,47 @@ async function iperfWithRetry(options) {
  * (N/2 → N) leaves out pools and heap space a process had committed before the first connection
  * (a garbage-collected heap absorbs the first connections into space it already holds).
  */
+/**
+ * RSS (KB, all of the target's processes) once it has stopped moving: read every 250 ms until the
+ * readings of the last `steadyMs` stay within 1% of each other, or `maxMs` passed (then the last
+ * reading, with settled false). A garbage-collected process may still be growing or releasing
+ * memory right after a change; one reading would catch it at a random point.
+ */
+async function settledRssKb(pids, { steadyMs = 3000, maxMs = 20_000 } = {}) {
+  const begin = performance.now();
+  const readings = [];
+  for (;;) {
+    const now = performance.now();
+    readings.push({ at: now, kb: rssKb(pids) });
+    const window = readings.filter((reading) => reading.at >= now - steadyMs);
+    const kbs = window.map((reading) => reading.kb);
+    const steady =
+      now - begin >= steadyMs && Math.max(...kbs) - Math.min(...kbs) <= 0.01 * Math.max(...kbs);
+    if (steady || now - begin >= maxMs)
+      return { kb: readings.at(-1).kb, settled: steady, ms: Math.round(now - begin) };
+    await sleep(250);
+  }
+}
+
 async function idleConnections(target, helper, port) {
-  await sleep(300);
-  const idleKb = rssKb(target.pids());
+  const pids = target.pids();
+  const idle = await settledRssKb(pids);
   const half = Math.floor(SETTINGS.idleConns / 2);
   const first = await helper.command({ cmd: 'open', port, count: half, timeoutMs: 30_000 }, 45_000);
-  await sleep(500);
-  const halfKb = rssKb(target.pids());
+  const atHalf = await settledRssKb(pids);
   const second = await helper.command(
     { cmd: 'open', port, count: SETTINGS.idleConns - half, timeoutMs: 30_000 },
     45_000,
   );
-  await sleep(1000);
-  const withKb = rssKb(target.pids());
+  const withAll = await settledRssKb(pids);
+  const [idleKb, halfKb, withKb] = [idle.kb, atHalf.kb, withAll.kb];
+  const unsettled = [
+    [idle, 'idle'],
+    [atHalf, `${half} connections`],
+    [withAll, `${SETTINGS.idleConns} connections`],
+  ]
+    .filter(([reading]) => !reading.settled)
+    .map(([, label]) => label);
   const count = await helper.command({ cmd: 'count' }, 10_000);
   await helper.command({ cmd: 'close', timeoutMs: 15_000 }, 30_000);
   // `alive` in an answer counts every client connection still open (all batches so far).
@@ -323,10 +351,16 @@ async function idleConnections(target, helper, port) {
     accepted: count.accepted,
     perConnKb: (withKb - idleKb) / held,
     marginalKb: held > first.alive ? (withKb - halfKb) / (held - first.alive) : undefined,
+    settleMs: [idle.ms, atHalf.ms, withAll.ms],
     note:
-      held < SETTINGS.idleConns
-        ? `only ${held} of ${SETTINGS.idleConns} stayed open (${second.error ?? first.error ?? 'closed'})`
-        : undefined,
+      [
+        held < SETTINGS.idleConns
+          ? `only ${held} of ${SETTINGS.idleConns} stayed open (${second.error ?? first.error ?? 'closed'})`
+          : undefined,
+        unsettled.length ? `RSS still moving after 20 s at: ${unsettled.join(', ')}` : undefined,
+      ]
+        .filter(Boolean)
+        .join('; ') || undefined,
   };
 }
 

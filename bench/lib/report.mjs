@@ -917,7 +917,7 @@ export function renderReport(results) {
   out.push('## Memory: idle and with 5,000 idle connections');
   out.push('');
   out.push(
-    `RSS is the sum of VmRSS over every process of the target, read right after it started (idle, no connection yet) and with ${num(meta.settings.idleConns)} idle TCP connections open through it (opened by a Node client pinned to the load core, to a sink on the load core; no byte sent). KB per connection = (RSS with − RSS before) / connections (issue 7's definition); the marginal figure is the slope from ${num(Math.floor(meta.settings.idleConns / 2))} to ${num(meta.settings.idleConns)} connections, which leaves out memory a process had already committed before the first connection (for Strait, free V8 heap space absorbs the first connections, so its first figure flatters it).`,
+    `RSS is the sum of VmRSS over every process of the target, read idle (no connection yet, before any load) and with ${num(meta.settings.idleConns)} idle TCP connections open through it (opened by a Node client pinned to the load core, to a sink on the load core; no byte sent). Each reading waits until RSS has settled (read every 250 ms until 3 s of readings stay within 1%, at most 20 s): a garbage-collected process can still be growing or releasing memory right after a change, and a single reading would catch it at a random point. KB per connection = (RSS with − RSS before) / connections (issue 7's definition); the marginal figure is the slope from ${num(Math.floor(meta.settings.idleConns / 2))} to ${num(meta.settings.idleConns)} connections, which leaves out memory a process had already committed before the first connection (for Strait, free V8 heap space absorbs the first connections, so its first figure flatters it).`,
   );
   out.push('');
   out.push(
@@ -931,6 +931,7 @@ export function renderReport(results) {
         'vs nginx',
         'marginal KB per connection',
         'vs nginx',
+        'note',
       ],
       plusUnavailable(
         rowsFor((target, ref) => {
@@ -946,6 +947,7 @@ export function renderReport(results) {
             ratio(f.perConnKb, fig(ref, 'idle')?.perConnKb),
             num(f.marginalKb, 1),
             ratio(f.marginalKb, fig(ref, 'idle')?.marginalKb),
+            f.note ?? '',
           ];
         }),
       ),

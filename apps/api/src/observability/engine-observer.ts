@@ -1,4 +1,4 @@
-import type { LiveConnection, ProxyEngine } from '@strait/proxy';
+import type { ProxyEngine } from '@strait/proxy';
 import type { AccessLogConfig } from '../config/strait-config';
 import { AccessLog } from './access-log';
 import { TrafficStats, type RouteCounters, type TrafficSample } from './traffic-stats';
@@ -112,12 +112,14 @@ export class EngineObserver {
   }
 
   private tick(): void {
-    const live: LiveConnection[] = this.engine.connections();
-    this.traffic.tick(live, Math.floor(Date.now() / 1000));
+    // Every second, whatever the number of connections: byte counts only, no row per connection
+    // (building 5,000 rows a second grew an idle process by 4 KB per connection).
+    this.engine.sampleBytes(this.traffic.countLive);
+    this.traffic.closeSecond(Math.floor(Date.now() / 1000));
     const interval = this.options.accessLog.progressIntervalSeconds * 1000;
     if (interval > 0 && this.accessLog.enabled && Date.now() - this.lastProgressAt >= interval) {
       this.lastProgressAt = Date.now();
-      for (const connection of live) {
+      for (const connection of this.engine.connections()) {
         if (connection.ageMs >= interval) this.accessLog.progress(connection);
       }
     }

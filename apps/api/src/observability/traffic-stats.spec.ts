@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ConnectionSummary, LiveConnection } from '@strait/proxy';
+import type { ConnectionBytes, ConnectionSummary, LiveConnection } from '@strait/proxy';
 import { AccessLog, wholeLineChunks } from './access-log';
 import { renderPrometheusText } from './prometheus-text';
 import { TrafficStats } from './traffic-stats';
@@ -53,14 +53,20 @@ function live(id: number, fromClient: number, toClient: number): LiveConnection 
   };
 }
 
+/** One second of the observer's ticker: every open connection sampled, then the second closed. */
+function tick(stats: TrafficStats, open: ConnectionBytes[], nowSeconds: number): void {
+  for (const connection of open) stats.countLive(connection);
+  stats.closeSecond(nowSeconds);
+}
+
 describe('TrafficStats', () => {
   it('counts bytes of long connections while they flow and each byte once at close', () => {
     const stats = new TrafficStats();
     stats.opened(summary(1, 0, 0));
-    stats.tick([live(1, 100, 1000)], 10);
-    stats.tick([live(1, 150, 3000)], 11);
+    tick(stats, [live(1, 100, 1000)], 10);
+    tick(stats, [live(1, 150, 3000)], 11);
     stats.closed(summary(1, 200, 3500));
-    stats.tick([], 12);
+    tick(stats, [], 12);
     const counters = stats.routeCounters().get('1');
     assert.equal(counters?.bytesFromClient, 200);
     assert.equal(counters?.bytesToClient, 3500);
@@ -80,10 +86,10 @@ describe('TrafficStats', () => {
   it('counts only connections it saw opened as active, and bytes of short ones at close', () => {
     const stats = new TrafficStats();
     stats.closed(summary(1, 5, 5)); // opened before the stats subscribed
-    stats.tick([live(1, 5, 5)], 9);
+    tick(stats, [live(1, 5, 5)], 9);
     stats.opened(summary(2, 0, 0));
     stats.opened(summary(3, 0, 0));
-    stats.tick([live(2, 10, 20)], 10); // 3 is short: it never enters the per-connection table
+    tick(stats, [live(2, 10, 20)], 10); // 3 is short: it never enters the per-connection table
     stats.closed(summary(3, 1, 2));
     stats.closed(summary(2, 15, 30));
     const counters = stats.routeCounters().get('1');

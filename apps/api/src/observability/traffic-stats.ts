@@ -1,4 +1,4 @@
-import type { ConnectionTally, LiveConnection } from '@strait/proxy';
+import type { ConnectionBytes, ConnectionTally } from '@strait/proxy';
 
 /** Upper bounds (seconds) of the upstream connect-time histogram buckets. */
 export const CONNECT_SECONDS_BUCKETS = [
@@ -100,23 +100,29 @@ export class TrafficStats {
     }
   }
 
-  /** Called once a second: counts bytes that moved on open connections and closes the sample. */
-  tick(live: readonly LiveConnection[], nowSeconds: number): void {
-    for (const connection of live) {
-      let previous = this.counted.get(connection.id);
-      if (previous === undefined) {
-        if (!this.wasOpened(connection.id)) continue;
-        previous = { fromClient: 0, toClient: 0, routeId: connection.routeId ?? NO_ROUTE };
-        this.counted.set(connection.id, previous);
-      }
-      this.addBytes(
-        previous.routeId,
-        connection.bytesFromClient - previous.fromClient,
-        connection.bytesToClient - previous.toClient,
-      );
-      previous.fromClient = connection.bytesFromClient;
-      previous.toClient = connection.bytesToClient;
+  /**
+   * Counts the bytes that moved on an open connection since it was last counted. Called once a
+   * second for every open connection (engine.sampleBytes), then closeSecond(). Keeps nothing of
+   * `connection`, which the engine reuses for the next one.
+   */
+  readonly countLive = (connection: Readonly<ConnectionBytes>): void => {
+    let previous = this.counted.get(connection.id);
+    if (previous === undefined) {
+      if (!this.wasOpened(connection.id)) return;
+      previous = { fromClient: 0, toClient: 0, routeId: connection.routeId ?? NO_ROUTE };
+      this.counted.set(connection.id, previous);
     }
+    this.addBytes(
+      previous.routeId,
+      connection.bytesFromClient - previous.fromClient,
+      connection.bytesToClient - previous.toClient,
+    );
+    previous.fromClient = connection.bytesFromClient;
+    previous.toClient = connection.bytesToClient;
+  };
+
+  /** Ends the current second: its sample joins each route's history. */
+  closeSecond(nowSeconds: number): void {
     for (const [routeId, sample] of this.pending) {
       const series = this.history.get(routeId) ?? [];
       series.push({ ...sample, time: nowSeconds });

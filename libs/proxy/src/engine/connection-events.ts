@@ -98,6 +98,18 @@ export interface ConnectionSummary extends ConnectionInfo {
 
 export type ConnectionPhase = 'routing' | 'connecting' | 'relaying' | 'closing';
 
+/**
+ * One live connection's byte counts, as engine.sampleBytes() reports them. The engine fills one
+ * object for every connection of a sample, so a sample of any size allocates nothing: read it in
+ * the callback, do not keep it.
+ */
+export interface ConnectionBytes {
+  id: number;
+  routeId?: string;
+  bytesFromClient: number;
+  bytesToClient: number;
+}
+
 /** A row of the live connection table (engine.connections()). */
 export interface LiveConnection extends ConnectionInfo {
   node?: string;

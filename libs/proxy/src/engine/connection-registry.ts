@@ -1,4 +1,4 @@
-import type { LiveConnection } from './connection-events';
+import type { ConnectionBytes, LiveConnection } from './connection-events';
 
 /** What the registry needs from a TCP connection or a UDP session. */
 export interface TrackedConnection {
@@ -6,6 +6,8 @@ export interface TrackedConnection {
   /** `host:port` of the node once one was chosen. */
   readonly nodeLabel: string | undefined;
   describe(now: number): LiveConnection;
+  /** Fills `into` with the id, route and byte counts as they are now. */
+  readBytes(into: ConnectionBytes): void;
   /** Tear the connection down now (FIN, not RST); the session reports itself closed later. */
   abort(): void;
 }
@@ -121,6 +123,13 @@ export class ConnectionRegistry {
       rows.push(this.connections[slot]!.describe(now));
     }
     return rows;
+  }
+
+  /** Calls `visit` once per connection, oldest first; `visit` must not add or remove any. */
+  forEach(visit: (connection: TrackedConnection) => void): void {
+    for (let slot = this.head; slot !== NO_SLOT; slot = this.nextSlot[slot]) {
+      visit(this.connections[slot]!);
+    }
   }
 
   abort(id: number): boolean {

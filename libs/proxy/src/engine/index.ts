@@ -13,6 +13,7 @@ export type {
   HandshakeStats,
   ListenerErrorEvent,
   LiveConnection,
+  ConnectionBytes,
   ProxyEngineEvents,
   ProxyProtocolInfo,
   TlsConnectionInfo,

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { createProxyEngine } from './proxy-engine';
 import {
+  bytesOf,
   ClosedEvents,
   config,
   exchange,
@@ -10,6 +11,7 @@ import {
   node,
   openClient,
   openFileDescriptors,
+  sampledBytes,
   serve,
   startEngine,
   startTaggedEchoServer,
@@ -94,6 +96,8 @@ describe('proxy engine', () => {
     );
     assert.equal(rows[0].bytesToClient, 3);
     assert.ok(rows[0].ageMs >= 0);
+    // The per-second sampler sees the same counts, through one reused object.
+    assert.deepEqual(sampledBytes(engine), rows.map(bytesOf));
 
     assert.equal(engine.closeConnection(rows[0].id), true);
     assert.equal(engine.closeConnection(987654), false);
@@ -178,3 +182,4 @@ describe('proxy engine', () => {
     assert.equal(await connectRefused(tcp.port), 'ECONNREFUSED');
   });
 });
+

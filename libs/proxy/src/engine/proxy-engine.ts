@@ -25,6 +25,7 @@ import type {
   ConnectionObserver,
   HandshakeStats,
   LiveConnection,
+  ConnectionBytes,
   ProxyEngineEvents,
 } from './connection-events';
 import { ConnectionRegistry, type ConnectionIdSequence } from './connection-registry';
@@ -127,6 +128,13 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
   private readonly pipeline: PrereadPipelineFactory;
   private readonly udpSessionLimit: number;
   private readonly openListenersById = new Map<string, OpenListener>();
+  /** The one object sampleBytes() fills for every connection. */
+  private readonly sampledBytes: ConnectionBytes = {
+    id: 0,
+    routeId: undefined,
+    bytesFromClient: 0,
+    bytesToClient: 0,
+  };
   private readonly hooks: ListenerHooks;
   private configVersion = 0;
   /** Replaced, never mutated, so a (un)subscribe during a callback does not disturb the loop. */
@@ -364,6 +372,19 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
   /** Live TCP connections and UDP sessions, oldest first. */
   connections(): LiveConnection[] {
     return this.runtime.registry.list();
+  }
+
+  /**
+   * The byte counts of every live connection, oldest first, without building a row for each:
+   * `visit` gets one reused object (see ConnectionBytes). For samplers that run every second
+   * whatever the number of connections; connections() builds whole rows.
+   */
+  sampleBytes(visit: (bytes: Readonly<ConnectionBytes>) => void): void {
+    const row = this.sampledBytes;
+    this.runtime.registry.forEach((connection) => {
+      connection.readBytes(row);
+      visit(row);
+    });
   }
 
   get connectionCount(): number {

@@ -5,6 +5,7 @@ import type { NodeAttempts } from '../balancing/types';
 import type { ConnectionContext } from '../routing/types';
 import { nodeLabelOf, roundMs } from './addresses';
 import type {
+  ConnectionBytes,
   ConnectionInfo,
   ConnectionPhase,
   ConnectionStatus,
@@ -105,6 +106,8 @@ export abstract class TcpSessionCore
   }
   /** Fills the live-table figures the transport knows best (bytes, user-space buffers). */
   protected abstract describeTransport(row: LiveConnection): void;
+  /** Overwrites the byte counts with the transport's own, where it counts them itself. */
+  protected readTransportBytes(_into: ConnectionBytes): void {}
   abstract abort(): void;
 
   start(): void {
@@ -251,6 +254,14 @@ export abstract class TcpSessionCore
     summary.connectMs = connectMs;
     summary.attempts = this.attemptCount;
     return summary;
+  }
+
+  readBytes(into: ConnectionBytes): void {
+    into.id = this.id;
+    into.routeId = this.route?.id;
+    into.bytesFromClient = this.bytesFromClient;
+    into.bytesToClient = this.bytesToClient;
+    this.readTransportBytes(into);
   }
 
   describe(now: number): LiveConnection {

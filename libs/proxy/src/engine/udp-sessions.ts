@@ -11,6 +11,7 @@ import type {
   ConnectionStatus,
   ConnectionSummary,
   LiveConnection,
+  ConnectionBytes,
 } from './connection-events';
 import type { TrackedConnection } from './connection-registry';
 import type { EngineRuntime, ReportableConnection } from './engine-runtime';
@@ -333,6 +334,14 @@ export class UdpSession implements TrackedConnection, ReportableConnection, Star
     summary.durationMs = roundMs(performance.now() - this.startedHr);
     summary.attempts = this.attemptCount;
     return summary;
+  }
+
+  readBytes(into: ConnectionBytes): void {
+    if (!this.closed) this.link.refreshCounters();
+    into.id = this.id;
+    into.routeId = this.route?.id;
+    into.bytesFromClient = this.bytesFromClient;
+    into.bytesToClient = this.bytesToClient;
   }
 
   describe(now: number): LiveConnection {

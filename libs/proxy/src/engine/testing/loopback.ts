@@ -2,6 +2,7 @@
  * Test fixtures for the engine specs: real sockets on loopback only, ephemeral ports, deadlines
  * instead of sleeps, and everything closable. Not exported from the package.
  */
+import assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -25,7 +26,7 @@ import type {
   UpstreamNodeSpec,
   UpstreamSpec,
 } from '../../config';
-import type { ConnectionSummary } from '../connection-events';
+import type { ConnectionBytes, ConnectionSummary } from '../connection-events';
 import {
   createProxyEngine,
   type CreateProxyEngineOptions,
@@ -271,4 +272,20 @@ export function selfSignedCertificate(): { cert: string; key: string } | undefin
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }
+}
+
+/** engine.sampleBytes() as a list, checking that every visit gets the same (reused) object. */
+export function sampledBytes(engine: ProxyEngine): ConnectionBytes[] {
+  const copies: ConnectionBytes[] = [];
+  let reused: object | undefined;
+  engine.sampleBytes((bytes) => {
+    reused ??= bytes;
+    assert.equal(bytes, reused, 'one object for every connection');
+    copies.push(bytesOf(bytes));
+  });
+  return copies;
+}
+
+export function bytesOf({ id, routeId, bytesFromClient, bytesToClient }: ConnectionBytes): ConnectionBytes {
+  return { id, routeId, bytesFromClient, bytesToClient };
 }
