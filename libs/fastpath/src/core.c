@@ -44,6 +44,8 @@
 #define EVENTS_PER_WAIT 256
 /* epoll_wait rounds per wake-up (up to 8 x 256 events) before the rest of the loop gets a turn. */
 #define MAX_WAIT_ROUNDS 8
+/* TLS handshakes started between two looks at the sockets (see fp_tls_accept). */
+#define HANDSHAKES_PER_TURN 1
 /* Wake-ups an owner loop serves in a row while libuv has nothing to do (on_block). */
 #define OWNER_TURNS 64
 /* accept4 calls per listener readiness (the listener is level-triggered, so the rest waits). */
@@ -491,7 +493,7 @@ static void schedule_idle(fp_loop *l) {
 static void after(fp_loop *l) {
   rearm(l);
   update_ref(l);
-  if (l->q_head < l->q_tail || l->npending > 0) schedule_idle(l);
+  if (l->q_head < l->q_tail || l->npending > 0 || l->nhandshakes > 0) schedule_idle(l);
 }
 
 void fp_settle(fp_loop *l) {
@@ -1170,18 +1172,39 @@ static void tls_handshake_step(fp_loop *l, fp_conn *c) {
 static void tls_client_ready(fp_loop *l, fp_conn *c) {
   if (c->tls_stage == FP_TLS_HELLO) tls_peek_hello(l, c);
   else if (c->tls_stage == FP_TLS_HANDSHAKE) tls_handshake_step(l, c);
-  /* FP_TLS_SELECTING: JavaScript answers within the event's delivery; the flags keep the rest. */
+  /* FP_TLS_SELECTING: JavaScript answers within the event's delivery; FP_TLS_QUEUED: the
+   * handshake starts in its turn. The flags keep the rest. */
 }
 
+/*
+ * The handshake is queued, not run here: JavaScript answers a whole batch of hellos at once, and
+ * their first steps (the server's flight, with its signature: about 200 µs each) run back to back
+ * would hold every established connection's bytes for the whole burst (50 hellos: 10 ms). harvest
+ * starts them HANDSHAKES_PER_TURN at a time with the sockets served in between (on_idle, for
+ * hellos answered outside a harvest).
+ */
 int fp_tls_accept(fp_loop *l, fp_conn *c, struct ssl_ctx_st *ctx) {
   if (c->tls_stage != FP_TLS_SELECTING) return -EINVAL;
   c->ssl = fp_tls_session_new(ctx, c->cfd);
   if (c->ssl == NULL) return -ENOMEM;
   /* The hello event was delivered (this is its answer): its bytes are not needed any more. */
   drop_tls_bytes(c);
-  c->tls_stage = FP_TLS_HANDSHAKE;
-  tls_handshake_step(l, c); /* the ClientHello is already in the socket */
+  c->tls_stage = FP_TLS_QUEUED;
+  push_tag(&l->handshakes, &l->nhandshakes, &l->cap_handshakes, slot_tag(c));
   return 0;
+}
+
+/* Starts up to HANDSHAKES_PER_TURN queued handshakes (the ClientHello is in each socket). */
+static void start_queued_handshakes(fp_loop *l) {
+  uint32_t n = l->nhandshakes < HANDSHAKES_PER_TURN ? l->nhandshakes : HANDSHAKES_PER_TURN;
+  for (uint32_t i = 0; i < n && !l->shut; i++) {
+    fp_conn *c = conn_by_tag(l, l->handshakes[i]);
+    if (c == NULL || c->tls_stage != FP_TLS_QUEUED) continue; /* closed meanwhile */
+    c->tls_stage = FP_TLS_HANDSHAKE;
+    tls_handshake_step(l, c);
+  }
+  memmove(l->handshakes, l->handshakes + n, (l->nhandshakes - n) * sizeof(uint64_t));
+  l->nhandshakes -= n;
 }
 
 /* ------------------------------------------------------------------ libuv callbacks */
@@ -1237,6 +1260,16 @@ static void dispatch(fp_loop *l, const struct epoll_event *ev) {
   relay_pump(l, c);
 }
 
+/* Handles `n` ready events; 1 when libuv's own set was among them. */
+static int dispatch_ready(fp_loop *l, const struct epoll_event *evs, int n) {
+  int libuv_due = 0;
+  for (int i = 0; i < n; i++) {
+    if (evs[i].data.u64 == TAG_LIBUV) libuv_due = 1;
+    else dispatch(l, &evs[i]);
+  }
+  return libuv_due;
+}
+
 /*
  * Harvests the loop's set (waiting up to `timeout` ms for the first round) and handles it all.
  * Returns 1 when libuv has work of its own: its set was ready, or the wait ran out (a timer is
@@ -1248,7 +1281,7 @@ static int harvest(fp_loop *l, int timeout) {
   /* ACKs held before this harvest get one look without sleeping (see hold_ack). */
   uint32_t held_before = l->nheld;
   for (int round = 0; round < MAX_WAIT_ROUNDS && !l->shut; round++) {
-    int wait = round == 0 && held_before == 0 ? timeout : 0;
+    int wait = round == 0 && held_before == 0 && l->nhandshakes == 0 ? timeout : 0;
     int n = fp_epoll_wait(l->epfd, evs, EVENTS_PER_WAIT, wait);
     if (round == 0 && wait != 0) {
       /* libuv's cached clock is from before the wait: deadlines and last-activity times taken
@@ -1257,13 +1290,20 @@ static int harvest(fp_loop *l, int timeout) {
       if (n <= 0) libuv_due = 1;
     }
     if (n <= 0) break;
-    for (int i = 0; i < n; i++) {
-      if (evs[i].data.u64 == TAG_LIBUV) libuv_due = 1;
-      else dispatch(l, &evs[i]);
-    }
+    libuv_due |= dispatch_ready(l, evs, n);
     if (n < EVENTS_PER_WAIT) break;
   }
   if (!l->shut) release_held_acks(l, l->nheld - held_before);
+  fp_settle(l);
+  if (l->nhandshakes == 0 || l->shut) return libuv_due;
+  /* The handshakes JavaScript just accepted, a few at a time with the sockets served in between:
+   * relaying needs no JavaScript, so established connections wait for at most
+   * HANDSHAKES_PER_TURN handshakes, and JavaScript still gets the batch's events at once. */
+  while (l->nhandshakes > 0 && !l->shut) {
+    start_queued_handshakes(l);
+    int n = fp_epoll_wait(l->epfd, evs, EVENTS_PER_WAIT, 0);
+    if (n > 0) libuv_due |= dispatch_ready(l, evs, n);
+  }
   fp_settle(l);
   return libuv_due;
 }
@@ -1359,6 +1399,7 @@ static void on_idle(uv_idle_t *handle) {
   /* Connections that ran out of budget again were appended after the first n. */
   memmove(l->pending, l->pending + n, (l->npending - n) * sizeof(uint64_t));
   l->npending -= n;
+  start_queued_handshakes(l);
   fp_settle(l);
 }
 
@@ -1418,6 +1459,7 @@ static void on_handle_closed(uv_handle_t *handle) {
   free(l->listeners);
   free(l->q);
   free(l->pending);
+  free(l->handshakes);
   free(l->held_acks);
   free(l->hello_scratch);
   while (l->spare != NULL) {
@@ -1456,6 +1498,7 @@ void fp_loop_shutdown(fp_loop *l, void (*on_closed)(fp_loop *loop)) {
   l->heap_size = 0;
   l->q_head = l->q_tail = 0;
   l->npending = 0;
+  l->nhandshakes = 0;
   l->nheld = 0;
   l->on_closed = on_closed;
   if (l->owner) {

@@ -122,6 +122,25 @@ function tlsClientInPieces(
   return tls.connect({ socket: piecewise, servername: 'localhost', rejectUnauthorized: false });
 }
 
+/** The first record a TLS client sends for `localhost`: its ClientHello, to replay raw. */
+async function capturedClientHello(): Promise<Buffer> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, LOOPBACK, resolve));
+  try {
+    const { port } = server.address() as net.AddressInfo;
+    const first = new Promise<Buffer>((resolve) =>
+      server.once('connection', (socket) => socket.once('data', resolve)),
+    );
+    const client = connectTls(port);
+    client.on('error', () => {});
+    const hello = await withDeadline(first, 3000, 'a ClientHello');
+    client.destroy();
+    return hello;
+  } finally {
+    server.close();
+  }
+}
+
 /** One byte per segment. */
 function bytewise(chunk: Buffer): Buffer[] {
   return Array.from({ length: chunk.length }, (_, at) => chunk.subarray(at, at + 1));
@@ -294,6 +313,37 @@ describe('TLS listeners: the relay and the ClientHello wait', { skip }, () => {
     assert.equal(engine.handshakeStats().completed, count);
     assert.equal(engine.handshakeStats().pending, 0);
   });
+  it('cleans up clients that vanish after their ClientHello, amid handshakes that complete', async (t) => {
+    // A burst of hellos is answered at once and the handshakes start one by one (the addon's
+    // queue): clients that reset meanwhile leave the queue holding connections that are gone.
+    const backend = await serve(t, startTaggedEchoServer('B1'));
+    const { port, engine } = await tlsEngine(t, backend);
+    const hello = await capturedClientHello();
+    const vanishing = Array.from({ length: 100 }, () => {
+      const socket = net.connect({ host: LOOPBACK, port });
+      socket.on('error', () => {});
+      socket.on('connect', () => socket.write(hello, () => socket.resetAndDestroy()));
+      return socket;
+    });
+    const count = 50;
+    const results = await withDeadline(
+      Promise.all(
+        Array.from({ length: count }, (_, index) =>
+          tlsExchange(port, { servername: 'localhost', payload: `m${index}` }, 15_000),
+        ),
+      ),
+      20_000,
+      `${count} TLS exchanges`,
+    );
+    results.forEach((result, index) => assert.equal(result.data, `B1\nm${index}`));
+    assert.ok(vanishing.every((socket) => socket.destroyed));
+    await waitFor(
+      () => engine.handshakeStats().pending === 0 && engine.connectionCount === 0,
+      5000,
+      'every handshake settled and every connection gone',
+    );
+  });
+
   it('resumes sessions across engines that share a sessionTicketSecret (data-plane workers)', async (t) => {
     const backend = await serve(t, startTaggedEchoServer('B1'));
     const shared = randomBytes(32).toString('base64');
