@@ -8,9 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { run } from './proc.mjs';
 
 const WRK_SCRIPT = fileURLToPath(new URL('./wrk-report.lua', import.meta.url));
-const TLS_CLIENT_SOURCE = fileURLToPath(
-  new URL('../tools/tls-full-handshakes.c', import.meta.url),
-);
+const TLS_CLIENT_SOURCE = fileURLToPath(new URL('../tools/tls-full-handshakes.c', import.meta.url));
 
 function firstLine(text) {
   return (text || '').trim().split('\n').filter(Boolean).slice(-1)[0] ?? '';
@@ -82,13 +80,8 @@ export async function wrk({
   if (close) args.push('-H', 'Connection: close');
   args.push(`${https ? 'https' : 'http'}://${host}:${port}/`);
   const res = await run('wrk', args, { timeoutMs: (seconds + 20) * 1000, cpus });
-  const line = res.stdout.split('\n').find((candidate) => candidate.startsWith('BENCHJSON '));
-  if (!line)
-    return {
-      error: `wrk gave no report (exit ${res.code}${res.timedOut ? ', timed out' : ''}): ${firstLine(res.stderr || res.stdout)}`,
-    };
-  const report = JSON.parse(line.slice('BENCHJSON '.length));
-  const seconds_ = report.duration_us / 1e6;
+  const report = benchReport(res, 'wrk');
+  if (report.error) return report;
   const errors =
     report.connect_errors +
     report.read_errors +
@@ -99,18 +92,38 @@ export async function wrk({
     return {
       error: `no ${https ? 'TLS handshake + ' : ''}request completed in ${seconds} s (wrk errors: connect ${report.connect_errors}, read ${report.read_errors}, write ${report.write_errors}, timeouts ${report.timeouts})`,
     };
-  return {
-    requests: report.requests,
-    rate: report.requests / seconds_,
-    seconds: seconds_,
-    p50Us: report.p50_us,
-    p90Us: report.p90_us,
-    p99Us: report.p99_us,
-    meanUs: report.mean_us,
+  return closedLoopFigure(report, report.requests, {
     errors,
     errorDetail: errors
       ? `connect ${report.connect_errors}, read ${report.read_errors}, write ${report.write_errors}, timeout ${report.timeouts}, status ${report.status_errors}`
       : undefined,
+  });
+}
+
+/** The `BENCHJSON {...}` line a load generator printed (wrk-report.lua, the TLS client), parsed. */
+function benchReport(res, tool) {
+  const line = res.stdout.split('\n').find((candidate) => candidate.startsWith('BENCHJSON '));
+  if (line) return JSON.parse(line.slice('BENCHJSON '.length));
+  return {
+    error: `${tool} gave no report (exit ${res.code}${res.timedOut ? ', timed out' : ''}): ${firstLine(res.stderr || res.stdout)}`,
+  };
+}
+
+/**
+ * The figure of a closed-loop run from its report (`duration_us`, `p50_us`, `p90_us`, `p99_us`,
+ * optionally `mean_us`): `requests` completed, their rate, latency percentiles, and `extra`.
+ */
+function closedLoopFigure(report, requests, extra) {
+  const seconds = report.duration_us / 1e6;
+  return {
+    requests,
+    rate: requests / seconds,
+    seconds,
+    p50Us: report.p50_us,
+    p90Us: report.p90_us,
+    p99Us: report.p99_us,
+    meanUs: report.mean_us,
+    ...extra,
   };
 }
 
@@ -141,33 +154,26 @@ export async function tlsFullHandshakes({ binary, port, host, seconds, connectio
     timeoutMs: (seconds + 20) * 1000,
     cpus,
   });
-  const line = res.stdout.split('\n').find((candidate) => candidate.startsWith('BENCHJSON '));
-  if (!line)
-    return {
-      error: `the TLS client gave no report (exit ${res.code}${res.timedOut ? ', timed out' : ''}): ${firstLine(res.stderr || res.stdout)}`,
-    };
-  const report = JSON.parse(line.slice('BENCHJSON '.length));
+  const report = benchReport(res, 'the TLS client');
+  if (report.error) return report;
   const errorKinds = ['connect', 'handshake', 'read', 'status'];
   const errors =
     errorKinds.reduce((sum, kind) => sum + report[`${kind}_errors`], 0) + report.timeouts;
   const errorDetail = errors
-    ? [...errorKinds.map((kind) => `${kind} ${report[`${kind}_errors`]}`), `timeout ${report.timeouts}`].join(', ')
+    ? [
+        ...errorKinds.map((kind) => `${kind} ${report[`${kind}_errors`]}`),
+        `timeout ${report.timeouts}`,
+      ].join(', ')
     : undefined;
   if (report.completed === 0)
-    return { error: `no full handshake + request completed in ${seconds} s (${errorDetail ?? 'no error counted'})` };
+    return {
+      error: `no full handshake + request completed in ${seconds} s (${errorDetail ?? 'no error counted'})`,
+    };
   if (report.resumed > 0)
-    return { error: `${report.resumed} handshakes were resumptions: the client is not doing full handshakes` };
-  const seconds_ = report.duration_us / 1e6;
-  return {
-    requests: report.completed,
-    rate: report.completed / seconds_,
-    seconds: seconds_,
-    p50Us: report.p50_us,
-    p90Us: report.p90_us,
-    p99Us: report.p99_us,
-    errors,
-    errorDetail,
-  };
+    return {
+      error: `${report.resumed} handshakes were resumptions: the client is not doing full handshakes`,
+    };
+  return closedLoopFigure(report, report.completed, { errors, errorDetail });
 }
 
 /**

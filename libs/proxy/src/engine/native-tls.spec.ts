@@ -141,6 +141,20 @@ async function capturedClientHello(): Promise<Buffer> {
   }
 }
 
+/** `count` TLS clients at once, each echoed through the tagged backend B1. */
+async function concurrentExchanges(port: number, count: number): Promise<void> {
+  const results = await withDeadline(
+    Promise.all(
+      Array.from({ length: count }, (_, index) =>
+        tlsExchange(port, { servername: 'localhost', payload: `m${index}` }, 15_000),
+      ),
+    ),
+    20_000,
+    `${count} TLS exchanges`,
+  );
+  results.forEach((result, index) => assert.equal(result.data, `B1\nm${index}`));
+}
+
 /** One byte per segment. */
 function bytewise(chunk: Buffer): Buffer[] {
   return Array.from({ length: chunk.length }, (_, at) => chunk.subarray(at, at + 1));
@@ -299,20 +313,12 @@ describe('TLS listeners: the relay and the ClientHello wait', { skip }, () => {
     const backend = await serve(t, startTaggedEchoServer('B1'));
     const { port, closed, engine } = await tlsEngine(t, backend);
     const count = 300;
-    const results = await withDeadline(
-      Promise.all(
-        Array.from({ length: count }, (_, index) =>
-          tlsExchange(port, { servername: 'localhost', payload: `m${index}` }, 15_000),
-        ),
-      ),
-      20_000,
-      `${count} TLS exchanges`,
-    );
-    results.forEach((result, index) => assert.equal(result.data, `B1\nm${index}`));
+    await concurrentExchanges(port, count);
     await waitFor(() => closed.events.length === count, 5000, 'closed events');
     assert.equal(engine.handshakeStats().completed, count);
     assert.equal(engine.handshakeStats().pending, 0);
   });
+
   it('cleans up clients that vanish after their ClientHello, amid handshakes that complete', async (t) => {
     // A burst of hellos is answered at once and the handshakes start one by one (the addon's
     // queue): clients that reset meanwhile leave the queue holding connections that are gone.
@@ -326,16 +332,7 @@ describe('TLS listeners: the relay and the ClientHello wait', { skip }, () => {
       return socket;
     });
     const count = 50;
-    const results = await withDeadline(
-      Promise.all(
-        Array.from({ length: count }, (_, index) =>
-          tlsExchange(port, { servername: 'localhost', payload: `m${index}` }, 15_000),
-        ),
-      ),
-      20_000,
-      `${count} TLS exchanges`,
-    );
-    results.forEach((result, index) => assert.equal(result.data, `B1\nm${index}`));
+    await concurrentExchanges(port, count);
     assert.ok(vanishing.every((socket) => socket.destroyed));
     await waitFor(
       () => engine.handshakeStats().pending === 0 && engine.connectionCount === 0,

@@ -182,4 +182,3 @@ describe('proxy engine', () => {
     assert.equal(await connectRefused(tcp.port), 'ECONNREFUSED');
   });
 });
-
