@@ -462,18 +462,39 @@ export function renderReport(results) {
         );
       }
     }
-    const d = fig(direct, 'ka50');
-    const sp = fig(straitN, 'ka50') && d ? fig(straitN, 'ka50').p99Us - d.p99Us : undefined;
-    const np = fig(nginxN, 'ka50') && d ? fig(nginxN, 'ka50').p99Us - d.p99Us : undefined;
-    const pr = sp !== undefined && np > 0 ? sp / np : undefined;
-    perCoreRows.push([
-      'added p99 latency, kept-alive, 50 connections',
-      us(sp),
-      us(np),
-      pr === undefined ? NA : `${pr.toFixed(2)}x`,
-      "≤ 1.2x nginx's",
-      verdict(pr === undefined ? undefined : pr <= 1.2),
-    ]);
+    for (const [name, connections] of [
+      ['ka50', 50],
+      ['ka1', 1],
+    ]) {
+      const d = fig(direct, name);
+      const sp = fig(straitN, name) && d ? fig(straitN, name).p99Us - d.p99Us : undefined;
+      const np = fig(nginxN, name) && d ? fig(nginxN, name).p99Us - d.p99Us : undefined;
+      const pr = sp !== undefined && np > 0 ? sp / np : undefined;
+      perCoreRows.push([
+        `added p99 latency, kept-alive, ${connections} connection${connections > 1 ? 's' : ''}`,
+        us(sp),
+        us(np),
+        pr === undefined ? NA : `${pr.toFixed(2)}x`,
+        "≤ 1.2x nginx's",
+        verdict(pr === undefined ? undefined : pr <= 1.2),
+      ]);
+    }
+    for (const [key, label] of [
+      ['perConnKb', 'memory per idle connection (KB)'],
+      ['marginalKb', 'memory per idle connection, marginal (KB, 2,500 → 5,000)'],
+    ]) {
+      const sv = fig(straitN, 'idle')?.[key];
+      const nv = fig(nginxN, 'idle')?.[key];
+      const r = ratioValue(sv, nv);
+      perCoreRows.push([
+        label,
+        num(sv, 1),
+        num(nv, 1),
+        ratio(sv, nv),
+        '≤ 1.0x',
+        verdict(r === undefined ? undefined : r <= 1.0),
+      ]);
+    }
   } else {
     behind.push(
       `"Strait, one worker per core" or "nginx, one worker per core" was not measured in this run (${straitN?.unavailable ?? nginxN?.unavailable ?? 'not selected with --targets'}), so the per-core comparison is missing.`,
@@ -917,7 +938,7 @@ export function renderReport(results) {
   out.push('## Memory: idle and with 5,000 idle connections');
   out.push('');
   out.push(
-    `RSS is the sum of VmRSS over every process of the target, read idle (no connection yet, before any load) and with ${num(meta.settings.idleConns)} idle TCP connections open through it (opened by a Node client pinned to the load core, to a sink on the load core; no byte sent). Each reading waits until RSS has settled (read every 250 ms until 3 s of readings stay within 1%, at most 20 s): a garbage-collected process can still be growing or releasing memory right after a change, and a single reading would catch it at a random point. KB per connection = (RSS with − RSS before) / connections (issue 7's definition); the marginal figure is the slope from ${num(Math.floor(meta.settings.idleConns / 2))} to ${num(meta.settings.idleConns)} connections, which leaves out memory a process had already committed before the first connection (for Strait, free V8 heap space absorbs the first connections, so its first figure flatters it).`,
+    `RSS is the sum of VmRSS over every process of the target, read idle (no connection yet, before any load) and with ${num(meta.settings.idleConns)} idle TCP connections open through it (opened by a Node client pinned to the load core, to a sink on the load core; no byte sent). Each reading waits until RSS has settled (read every 250 ms until 3 s of readings stay within 1%, at most 20 s): a garbage-collected process can still be growing or releasing memory right after a change, and a single reading would catch it at a random point. KB per connection = (RSS with − RSS before) / connections (issue 7's definition); the marginal figure is the slope from ${num(Math.floor(meta.settings.idleConns / 2))} to ${num(meta.settings.idleConns)} connections, which leaves out what the first connections cost once (pools, tables and heap space a process grows into).`,
   );
   out.push('');
   out.push(

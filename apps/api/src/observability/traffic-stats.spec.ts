@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ConnectionBytes, ConnectionSummary, LiveConnection } from '@strait/proxy';
+import type { ConnectionSample, ConnectionSummary, LiveConnection } from '@strait/proxy';
 import { AccessLog, wholeLineChunks } from './access-log';
 import { renderPrometheusText } from './prometheus-text';
 import { TrafficStats } from './traffic-stats';
@@ -54,7 +54,7 @@ function live(id: number, fromClient: number, toClient: number): LiveConnection 
 }
 
 /** One second of the observer's ticker: every open connection sampled, then the second closed. */
-function tick(stats: TrafficStats, open: ConnectionBytes[], nowSeconds: number): void {
+function tick(stats: TrafficStats, open: ConnectionSample[], nowSeconds: number): void {
   for (const connection of open) stats.countLive(connection);
   stats.closeSecond(nowSeconds);
 }

@@ -1,4 +1,4 @@
-import type { ConnectionBytes, ConnectionTally } from '@strait/proxy';
+import type { ConnectionSample, ConnectionTally } from '@strait/proxy';
 
 /** Upper bounds (seconds) of the upstream connect-time histogram buckets. */
 export const CONNECT_SECONDS_BUCKETS = [
@@ -102,10 +102,10 @@ export class TrafficStats {
 
   /**
    * Counts the bytes that moved on an open connection since it was last counted. Called once a
-   * second for every open connection (engine.sampleBytes), then closeSecond(). Keeps nothing of
+   * second for every open connection (engine.sampleConnections), then closeSecond(). Keeps nothing of
    * `connection`, which the engine reuses for the next one.
    */
-  readonly countLive = (connection: Readonly<ConnectionBytes>): void => {
+  readonly countLive = (connection: Readonly<ConnectionSample>): void => {
     let previous = this.counted.get(connection.id);
     if (previous === undefined) {
       if (!this.wasOpened(connection.id)) return;

@@ -99,12 +99,14 @@ export interface ConnectionSummary extends ConnectionInfo {
 export type ConnectionPhase = 'routing' | 'connecting' | 'relaying' | 'closing';
 
 /**
- * One live connection's byte counts, as engine.sampleBytes() reports them. The engine fills one
- * object for every connection of a sample, so a sample of any size allocates nothing: read it in
- * the callback, do not keep it.
+ * What engine.sampleConnections() reports of one live connection: where it came in, its route and
+ * its byte counts. The engine fills one object for every connection of a sample, so a sample of
+ * any size allocates nothing: read it in the callback, do not keep it.
  */
-export interface ConnectionBytes {
+export interface ConnectionSample {
   id: number;
+  listenerId: string;
+  protocol: TransportProtocol;
   routeId?: string;
   bytesFromClient: number;
   bytesToClient: number;

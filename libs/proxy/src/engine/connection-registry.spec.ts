@@ -54,7 +54,7 @@ function tracked(id: number, nodeLabel?: string, aborted: number[] = []): Tracke
     id,
     nodeLabel,
     describe: () => ({ id }) as LiveConnection,
-    readBytes: (into) => Object.assign(into, { id, bytesFromClient: 0, bytesToClient: 0 }),
+    readSample: (into) => Object.assign(into, { id, bytesFromClient: 0, bytesToClient: 0 }),
     abort: () => aborted.push(id),
   };
 }

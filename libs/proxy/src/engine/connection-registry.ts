@@ -1,4 +1,4 @@
-import type { ConnectionBytes, LiveConnection } from './connection-events';
+import type { ConnectionSample, LiveConnection } from './connection-events';
 
 /** What the registry needs from a TCP connection or a UDP session. */
 export interface TrackedConnection {
@@ -7,7 +7,7 @@ export interface TrackedConnection {
   readonly nodeLabel: string | undefined;
   describe(now: number): LiveConnection;
   /** Fills `into` with the id, route and byte counts as they are now. */
-  readBytes(into: ConnectionBytes): void;
+  readSample(into: ConnectionSample): void;
   /** Tear the connection down now (FIN, not RST); the session reports itself closed later. */
   abort(): void;
 }

@@ -13,7 +13,7 @@ export type {
   HandshakeStats,
   ListenerErrorEvent,
   LiveConnection,
-  ConnectionBytes,
+  ConnectionSample,
   ProxyEngineEvents,
   ProxyProtocolInfo,
   TlsConnectionInfo,

@@ -2,7 +2,7 @@ import * as dns from 'node:dns';
 import { isIP } from 'node:net';
 import type { UpstreamNodeSpec } from '../config';
 import type { ConnectionContext } from '../routing/types';
-import type { ConnectionBytes, LiveConnection } from './connection-events';
+import type { ConnectionSample, LiveConnection } from './connection-events';
 import type { NativeListenerRecord, NativeTcpFront } from './native-tcp-front';
 import type { ProxyErrorCode } from './errors';
 import type { RoutePlan, UpstreamPlan } from './route-plans';
@@ -124,7 +124,7 @@ export class NativeTcpSession extends TcpSessionCore {
     this.front.loop.close(this.connId);
   }
 
-  protected override readTransportBytes(into: ConnectionBytes): void {
+  protected override readTransportBytes(into: ConnectionSample): void {
     if (!this.front.loop.counters(this.connId, counters)) return;
     into.bytesFromClient = counters[0];
     into.bytesToClient = counters[1];

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { createProxyEngine } from './proxy-engine';
 import {
-  bytesOf,
+  sampleOf,
   ClosedEvents,
   config,
   exchange,
@@ -11,7 +11,7 @@ import {
   node,
   openClient,
   openFileDescriptors,
-  sampledBytes,
+  sampledConnections,
   serve,
   startEngine,
   startTaggedEchoServer,
@@ -97,7 +97,7 @@ describe('proxy engine', () => {
     assert.equal(rows[0].bytesToClient, 3);
     assert.ok(rows[0].ageMs >= 0);
     // The per-second sampler sees the same counts, through one reused object.
-    assert.deepEqual(sampledBytes(engine), rows.map(bytesOf));
+    assert.deepEqual(sampledConnections(engine), rows.map(sampleOf));
 
     assert.equal(engine.closeConnection(rows[0].id), true);
     assert.equal(engine.closeConnection(987654), false);

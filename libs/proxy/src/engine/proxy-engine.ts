@@ -25,7 +25,7 @@ import type {
   ConnectionObserver,
   HandshakeStats,
   LiveConnection,
-  ConnectionBytes,
+  ConnectionSample,
   ProxyEngineEvents,
 } from './connection-events';
 import { ConnectionRegistry, type ConnectionIdSequence } from './connection-registry';
@@ -128,9 +128,11 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
   private readonly pipeline: PrereadPipelineFactory;
   private readonly udpSessionLimit: number;
   private readonly openListenersById = new Map<string, OpenListener>();
-  /** The one object sampleBytes() fills for every connection. */
-  private readonly sampledBytes: ConnectionBytes = {
+  /** The one object sampleConnections() fills for every connection. */
+  private readonly sampledConnections: ConnectionSample = {
     id: 0,
+    listenerId: '',
+    protocol: 'tcp',
     routeId: undefined,
     bytesFromClient: 0,
     bytesToClient: 0,
@@ -375,14 +377,14 @@ export class ProxyEngine extends TypedEmitter<ProxyEngineEvents> {
   }
 
   /**
-   * The byte counts of every live connection, oldest first, without building a row for each:
-   * `visit` gets one reused object (see ConnectionBytes). For samplers that run every second
-   * whatever the number of connections; connections() builds whole rows.
+   * Every live connection's listener, route and byte counts, oldest first, without building a row
+   * for each: `visit` gets one reused object (see ConnectionSample). For samplers that run every
+   * second or every scrape whatever the number of connections; connections() builds whole rows.
    */
-  sampleBytes(visit: (bytes: Readonly<ConnectionBytes>) => void): void {
-    const row = this.sampledBytes;
+  sampleConnections(visit: (sample: Readonly<ConnectionSample>) => void): void {
+    const row = this.sampledConnections;
     this.runtime.registry.forEach((connection) => {
-      connection.readBytes(row);
+      connection.readSample(row);
       visit(row);
     });
   }

@@ -5,7 +5,7 @@ import type { NodeAttempts } from '../balancing/types';
 import type { ConnectionContext } from '../routing/types';
 import { nodeLabelOf, roundMs } from './addresses';
 import type {
-  ConnectionBytes,
+  ConnectionSample,
   ConnectionInfo,
   ConnectionPhase,
   ConnectionStatus,
@@ -107,7 +107,7 @@ export abstract class TcpSessionCore
   /** Fills the live-table figures the transport knows best (bytes, user-space buffers). */
   protected abstract describeTransport(row: LiveConnection): void;
   /** Overwrites the byte counts with the transport's own, where it counts them itself. */
-  protected readTransportBytes(_into: ConnectionBytes): void {}
+  protected readTransportBytes(_into: ConnectionSample): void {}
   abstract abort(): void;
 
   start(): void {
@@ -256,8 +256,10 @@ export abstract class TcpSessionCore
     return summary;
   }
 
-  readBytes(into: ConnectionBytes): void {
+  readSample(into: ConnectionSample): void {
     into.id = this.id;
+    into.listenerId = this.listener.id;
+    into.protocol = 'tcp';
     into.routeId = this.route?.id;
     into.bytesFromClient = this.bytesFromClient;
     into.bytesToClient = this.bytesToClient;

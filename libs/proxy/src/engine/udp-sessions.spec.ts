@@ -2,11 +2,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
 import {
-  bytesOf,
+  sampleOf,
   config,
   LOOPBACK,
   node,
-  sampledBytes,
+  sampledConnections,
   serve,
   startEngine,
   startUdpClient,
@@ -42,7 +42,7 @@ describe('UDP sessions', () => {
     assert.equal(row.node, `${LOOPBACK}:${u1.port}`);
     assert.equal(row.bytesFromClient, 4);
     assert.equal(row.bytesToClient, 3 * 'U1:0:ping'.length);
-    assert.deepEqual(sampledBytes(engine), [bytesOf(row)]);
+    assert.deepEqual(sampledConnections(engine), [sampleOf(row)]);
     assert.equal(closed.events.length, 0);
   });
 

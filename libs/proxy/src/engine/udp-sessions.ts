@@ -11,7 +11,7 @@ import type {
   ConnectionStatus,
   ConnectionSummary,
   LiveConnection,
-  ConnectionBytes,
+  ConnectionSample,
 } from './connection-events';
 import type { TrackedConnection } from './connection-registry';
 import type { EngineRuntime, ReportableConnection } from './engine-runtime';
@@ -336,9 +336,11 @@ export class UdpSession implements TrackedConnection, ReportableConnection, Star
     return summary;
   }
 
-  readBytes(into: ConnectionBytes): void {
+  readSample(into: ConnectionSample): void {
     if (!this.closed) this.link.refreshCounters();
     into.id = this.id;
+    into.listenerId = this.owner.listener.id;
+    into.protocol = 'udp';
     into.routeId = this.route?.id;
     into.bytesFromClient = this.bytesFromClient;
     into.bytesToClient = this.bytesToClient;

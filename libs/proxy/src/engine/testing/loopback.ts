@@ -26,7 +26,7 @@ import type {
   UpstreamNodeSpec,
   UpstreamSpec,
 } from '../../config';
-import type { ConnectionBytes, ConnectionSummary } from '../connection-events';
+import type { ConnectionSample, ConnectionSummary } from '../connection-events';
 import {
   createProxyEngine,
   type CreateProxyEngineOptions,
@@ -274,18 +274,19 @@ export function selfSignedCertificate(): { cert: string; key: string } | undefin
   }
 }
 
-/** engine.sampleBytes() as a list, checking that every visit gets the same (reused) object. */
-export function sampledBytes(engine: ProxyEngine): ConnectionBytes[] {
-  const copies: ConnectionBytes[] = [];
+/** engine.sampleConnections() as a list, checking that every visit gets the same (reused) object. */
+export function sampledConnections(engine: ProxyEngine): ConnectionSample[] {
+  const copies: ConnectionSample[] = [];
   let reused: object | undefined;
-  engine.sampleBytes((bytes) => {
+  engine.sampleConnections((bytes) => {
     reused ??= bytes;
     assert.equal(bytes, reused, 'one object for every connection');
-    copies.push(bytesOf(bytes));
+    copies.push(sampleOf(bytes));
   });
   return copies;
 }
 
-export function bytesOf({ id, routeId, bytesFromClient, bytesToClient }: ConnectionBytes): ConnectionBytes {
-  return { id, routeId, bytesFromClient, bytesToClient };
+export function sampleOf(row: ConnectionSample): ConnectionSample {
+  const { id, listenerId, protocol, routeId, bytesFromClient, bytesToClient } = row;
+  return { id, listenerId, protocol, routeId, bytesFromClient, bytesToClient };
 }
