@@ -43,7 +43,7 @@ enum fp_tls_stage {
   FP_TLS_SELECTING = 2,   /* ClientHello delivered: JavaScript picks a context or takes the socket */
   FP_TLS_HANDSHAKE = 3,   /* OpenSSL handshake in progress */
   FP_TLS_ESTABLISHED = 4, /* records are relayed through SSL_read/SSL_write */
-  FP_TLS_QUEUED = 5       /* given a context; its handshake waits for its turn (core.c, on_idle) */
+  FP_TLS_QUEUED = 5       /* given a context; its handshake waits for its turn (fp_tls_accept) */
 };
 
 enum fp_connect_failure { FP_FAIL_REFUSED = 1, FP_FAIL_TIMEOUT = 2, FP_FAIL_ERROR = 3 };
@@ -194,9 +194,10 @@ struct fp_loop {
   uint32_t q_head, q_tail, q_cap;
   uint64_t *pending;
   uint32_t npending, cap_pending;
-  /* connections whose TLS handshake JavaScript accepted and that wait for their turn */
+  /* connections whose TLS handshake JavaScript accepted, waiting for their turn from
+   * handshakes_head on (the queue is reset once every entry had its turn) */
   uint64_t *handshakes;
-  uint32_t nhandshakes, cap_handshakes;
+  uint32_t nhandshakes, cap_handshakes, handshakes_head;
   /* upstream sockets whose handshake ACK waits for the client's first bytes (core.c, hold_ack) */
   uint64_t *held_acks;
   uint32_t nheld, cap_held;
