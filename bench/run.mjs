@@ -30,6 +30,8 @@ import {
   negotiatedTls,
   buildTlsClient,
   tlsFullHandshakes,
+  histogramPercentile,
+  poolHistograms,
   wrk,
   writeQueryFile,
 } from './lib/load.mjs';
@@ -528,13 +530,15 @@ const MEASURES = [
   },
 ];
 
-const LATENCY_KEYS = ['p50Us', 'p90Us', 'p99Us'];
+const LATENCY_PERCENTILES = { p50Us: 50, p90Us: 90, p99Us: 99 };
 
 /**
  * The run with the median `key`, with the rounds' values in `runs`. With `latencies`, each
- * latency percentile is the median of its own values over the rounds (kept in `<key>Runs`):
- * a percentile taken from whichever run had the median rate would be one sample of the noisiest
- * figure, not the typical value.
+ * latency percentile is taken over every round's samples pooled (wrk's histograms added up),
+ * and each round's own value is kept in `<key>Runs` for the spread: a percentile from whichever
+ * run had the median rate would be one sample of the noisiest figure, and the median of the
+ * rounds' p99s still moved by 1.3x between full runs with the distributions unchanged. Rounds
+ * without a histogram fall back to that median.
  */
 function median(results, key, { latencies = false } = {}) {
   const ok = results.filter((result) => result && !result.error);
@@ -545,14 +549,20 @@ function median(results, key, { latencies = false } = {}) {
     chosen.runs = ok.map((result) => result[key]);
     chosen.failedRuns = results.length - ok.length;
     if (latencies) {
-      for (const latency of LATENCY_KEYS) {
+      const pooled = ok.every((result) => result.histogram?.length)
+        ? poolHistograms(ok.map((result) => result.histogram))
+        : undefined;
+      for (const [latency, p] of Object.entries(LATENCY_PERCENTILES)) {
         const values = ok.map((result) => result[latency]).filter(Number.isFinite);
         if (values.length < 2) continue;
-        chosen[latency] = middle(values);
+        chosen[latency] = pooled ? histogramPercentile(pooled, p) : middle(values);
         chosen[`${latency}Runs`] = values;
       }
+      if (pooled) chosen.pooledRounds = ok.length;
     }
   }
+  // Histograms are only for pooling: the results file keeps the figures.
+  delete chosen.histogram;
   return chosen;
 }
 
@@ -1114,6 +1124,8 @@ async function main() {
       date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
       durationSeconds: (Date.now() - begin) / 1000,
       settings: SETTINGS,
+      // Latency percentiles of several rounds come from their pooled histograms (see median).
+      pooledLatencies: true,
       machine,
       versions,
       revision,

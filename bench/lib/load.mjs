@@ -93,6 +93,8 @@ export async function wrk({
       error: `no ${https ? 'TLS handshake + ' : ''}request completed in ${seconds} s (wrk errors: connect ${report.connect_errors}, read ${report.read_errors}, write ${report.write_errors}, timeouts ${report.timeouts})`,
     };
   return closedLoopFigure(report, report.requests, {
+    // [[µs, count], ...]: pooled over a figure's rounds by run.mjs, then dropped.
+    histogram: report.histogram,
     errors,
     errorDetail: errors
       ? `connect ${report.connect_errors}, read ${report.read_errors}, write ${report.write_errors}, timeout ${report.timeouts}, status ${report.status_errors}`
@@ -299,6 +301,30 @@ export async function dnsperfLatency({ port, seconds, queryFile, qps = 2000, cpu
     p50Us: percentile(latencies, 50),
     p99Us: percentile(latencies, 99),
   };
+}
+
+/**
+ * The `p` percentile of a histogram ([[value, count], ...] in ascending value order), as wrk
+ * computes its own: the first value whose cumulative count reaches round(p% of all + 0.5).
+ */
+export function histogramPercentile(histogram, p) {
+  const total = histogram.reduce((sum, [, count]) => sum + count, 0);
+  if (total === 0) return undefined;
+  const rank = Math.round((p / 100) * total + 0.5);
+  let seen = 0;
+  for (const [value, count] of histogram) {
+    seen += count;
+    if (seen >= rank) return value;
+  }
+  return histogram.at(-1)[0];
+}
+
+/** Histograms of the same quantity added up, in ascending value order. */
+export function poolHistograms(histograms) {
+  const counts = new Map();
+  for (const histogram of histograms)
+    for (const [value, count] of histogram) counts.set(value, (counts.get(value) ?? 0) + count);
+  return [...counts].sort((a, b) => a[0] - b[0]);
 }
 
 export function percentile(sorted, p) {

@@ -164,7 +164,7 @@ export function renderReport(results) {
     );
   } else {
     out.push(
-      `> Full mode: ${meta.settings.seconds} s per measurement, ${meta.settings.bulkSeconds} s per iperf3 run, ${meta.settings.repeats} rounds per figure with the targets interleaved (${rounds(meta.settings).noisy} for the new-connection rate, ${rounds(meta.settings).keptAlive} for the kept-alive figures; each figure is the run with the median result, latency percentiles the median of their own; the tables show the spread), ${meta.settings.routeTrials} route-change trials, ${num(meta.settings.manyRoutes)} routes for the route-count test. Differences of a few percent are noise.`,
+      `> Full mode: ${meta.settings.seconds} s per measurement, ${meta.settings.bulkSeconds} s per iperf3 run, ${meta.settings.repeats} rounds per figure with the targets interleaved (${rounds(meta.settings).noisy} for the new-connection rate, ${rounds(meta.settings).keptAlive} for the kept-alive figures; each figure is the run with the median result; latency percentiles ${meta.pooledLatencies ? "are taken over all rounds' samples pooled (wrk's histograms added up)" : 'are the median of their own'}; the tables show the rounds' spread), ${meta.settings.routeTrials} route-change trials, ${num(meta.settings.manyRoutes)} routes for the route-count test. Differences of a few percent are noise.`,
     );
   }
   out.push('');
