@@ -2,6 +2,7 @@
 //
 //   node bench/apply-latency.mjs [--routes=10000] [--trials=30] [--writes=300] [--concurrency=8]
 //                                [--profile-dir=<dir>]   (node --cpu-prof of the measured service)
+//                                [--node-args='--trace-gc ...'] [--keep-temp]   (its log stays)
 //
 // Boots the BUILT service (apps/api/dist/main.js) once on an empty database so its migrations
 // create the schema, stops it, seeds --routes stream routes straight into the SQLite file (the
@@ -135,9 +136,11 @@ async function main() {
     await seed(join(dir, 'strait.db'), { routes: ROUTES, listenPort: ports.listen, upstreamPort });
     const seedMs = performance.now() - seedBegin;
     const bootBegin = performance.now();
-    const nodeArgs = args['profile-dir']
-      ? ['--cpu-prof', `--cpu-prof-dir=${args['profile-dir']}`]
-      : [];
+    const nodeArgs = args['node-args']
+      ? String(args['node-args']).split(' ')
+      : args['profile-dir']
+        ? ['--cpu-prof', `--cpu-prof-dir=${args['profile-dir']}`]
+        : [];
     const strait = await StraitInstance.start({ ...options, nodeArgs, timeoutMs: 120_000 });
     const bootMs = performance.now() - bootBegin;
     const change = await measureRouteChange(strait, {
