@@ -125,17 +125,21 @@ export class NativeTcpSession extends TcpSessionCore {
   }
 
   protected override readTransportBytes(into: ConnectionSample): void {
-    if (!this.front.loop.counters(this.connId, counters)) return;
-    into.bytesFromClient = counters[0];
-    into.bytesToClient = counters[1];
+    this.readCounters(into);
   }
 
   protected describeTransport(row: LiveConnection): void {
-    if (!this.front.loop.counters(this.connId, counters)) return;
-    row.bytesFromClient = counters[0];
-    row.bytesToClient = counters[1];
+    if (!this.readCounters(row)) return;
     // Bytes in flight in the relay pipes (kernel memory the proxy holds), per direction.
     row.bufferedToUpstream = counters[2];
     row.bufferedToClient = counters[3];
+  }
+
+  /** The addon's counters into `counters`, the byte counts into `into`; false once it is gone. */
+  private readCounters(into: ConnectionSample): boolean {
+    if (!this.front.loop.counters(this.connId, counters)) return false;
+    into.bytesFromClient = counters[0];
+    into.bytesToClient = counters[1];
+    return true;
   }
 }
